@@ -1,0 +1,16 @@
+# Warnings apply to Soma's own targets through soma_warnings; generated
+# protobuf code is compiled without them.
+add_library(soma_warnings INTERFACE)
+target_compile_options(soma_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wno-missing-field-initializers)
+if(SOMA_WERROR)
+  target_compile_options(soma_warnings INTERFACE -Werror)
+endif()
+
+if(SOMA_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
