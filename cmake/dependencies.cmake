@@ -33,6 +33,13 @@ endif()
 # library whose public headers are included as "<folder>/<header>.h".
 function(soma_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    # A folder whose sources are not written yet is a header-only library.
+    add_library(soma_${name} INTERFACE)
+    target_include_directories(soma_${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(soma_${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
   add_library(soma_${name} STATIC ${ARG_SOURCES})
   target_include_directories(soma_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(soma_${name} PUBLIC ${ARG_DEPS} PRIVATE soma_warnings)
