@@ -14,3 +14,10 @@ if(SOMA_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+if(SOMA_BUILD_FUZZ)
+  # Every library is instrumented for coverage so libFuzzer can steer
+  # through the decoders, and checked by ASan/UBSan while it does.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -2,7 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <stdexcept>
+#include <cstdio>
+#include <cstdlib>
 
 namespace soma::crypto {
 
@@ -14,7 +15,9 @@ struct Sha256::Ctx {
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
   ctx_->md = EVP_MD_CTX_new();
   if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL cannot initialise SHA-256");
+    // Only a broken OpenSSL install or memory exhaustion gets here; no input can.
+    std::fputs("soma: OpenSSL cannot initialise SHA-256\n", stderr);
+    std::abort();
   }
 }
 

@@ -30,6 +30,8 @@ struct Space {
 
 enum class PageKind { kNote, kFolder };
 std::string_view to_string(PageKind kind);
+// "note" or "folder"; "" is "note" (the API's default). Anything else is
+// kInvalidArgument.
 Result<PageKind> parse_page_kind(std::string_view text);
 
 struct Page {
@@ -43,6 +45,9 @@ struct Page {
   std::int64_t updated_ms = 0;
 };
 
+// A page's document. A new document starts at revision 1 and every put adds
+// one, so if_revision 0 can mean "no check". `structure` is kept byte for
+// byte as it was given (after checking it is a JSON object).
 struct Document {
   std::string page_id;
   std::string format = "markdown";
@@ -84,7 +89,7 @@ struct DocumentPut {
   std::string page_id;
   std::string format;
   std::string text;
-  std::string structure;  // must parse as a JSON object; "" means "{}"
+  std::string structure;               // must parse as a JSON object; "" means "{}"
   std::vector<std::string> blob_cids;  // each must be a blob of the page's space
   std::uint64_t if_revision = 0;       // non-zero: optimistic concurrency check
 };
@@ -114,7 +119,15 @@ struct Counts {
 class SpaceService {
  public:
   static constexpr std::size_t kMaxNameBytes = 255;
-  static constexpr std::size_t kMaxDocumentBytes = 16u << 20;
+  static constexpr std::size_t kMaxDocumentBytes = 16u << 20;  // text, and structure alike
+  // Deepest page tree (1: top-level pages only); deeper creates and moves
+  // fail with kInvalidArgument.
+  static constexpr std::size_t kMaxPageDepth = 100;
+  // Most distinct blob CIDs one document may list (duplicates are dropped,
+  // first occurrence kept).
+  static constexpr std::size_t kMaxDocumentBlobs = 4096;
+  // Deepest nesting of arrays and objects in a document's structure.
+  static constexpr std::size_t kMaxStructureDepth = 64;
 
   SpaceService(store::Database& db, store::EventLog& events, blob::BlobStore& blobs,
                std::string local_peer_id);

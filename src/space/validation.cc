@@ -1,0 +1,163 @@
+#include "space/validation.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace soma::space::validation {
+namespace {
+
+using core::Error;
+using core::Status;
+
+// Length of the well-formed UTF-8 sequence at text[i], or 0 when it is not.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto b0 = static_cast<std::uint8_t>(text[i]);
+  if (b0 < 0x80) return 1;
+
+  std::size_t len = 0;
+  std::uint8_t lo = 0x80;
+  std::uint8_t hi = 0xbf;
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    len = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    len = 3;
+    if (b0 == 0xe0) lo = 0xa0;  // overlong
+    if (b0 == 0xed) hi = 0x9f;  // UTF-16 surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    len = 4;
+    if (b0 == 0xf0) lo = 0x90;  // overlong
+    if (b0 == 0xf4) hi = 0x8f;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - i < len) return 0;
+
+  // Only the second byte has a narrowed range; the rest are plain
+  // continuation bytes.
+  const auto b1 = static_cast<std::uint8_t>(text[i + 1]);
+  if (b1 < lo || b1 > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    const auto b = static_cast<std::uint8_t>(text[i + k]);
+    if (b < 0x80 || b > 0xbf) return 0;
+  }
+  return len;
+}
+
+bool is_control(char c) {
+  const auto b = static_cast<std::uint8_t>(c);
+  return b < 0x20 || b == 0x7f;
+}
+
+}  // namespace
+
+bool is_utf8(std::string_view text, std::size_t* bad_offset) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) {
+      if (bad_offset != nullptr) *bad_offset = i;
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+Status check_name(std::string_view value, std::string_view what, std::size_t max_bytes) {
+  if (value.empty()) return Error::invalid(fmt::format("{} is empty; give a non-empty one", what));
+  if (value.size() > max_bytes) {
+    return Error::invalid(fmt::format("{} is {} bytes long; the limit is {} bytes, shorten it",
+                                      what, value.size(), max_bytes));
+  }
+  std::size_t bad = 0;
+  if (!is_utf8(value, &bad)) {
+    return Error::invalid(
+        fmt::format("{} is not valid UTF-8 (bad byte at offset {}); send it as UTF-8", what, bad));
+  }
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (is_control(value[i])) {
+      return Error::invalid(fmt::format(
+          "{} contains a control character (byte 0x{:02x} at offset {}); use printable text on "
+          "one line",
+          what, static_cast<unsigned>(static_cast<std::uint8_t>(value[i])), i));
+    }
+  }
+  return {};
+}
+
+Status check_file_name(std::string_view value, std::string_view what, std::size_t max_bytes) {
+  SOMA_TRY(check_name(value, what, max_bytes));
+  if (value.find('/') != std::string_view::npos) {
+    return Error::invalid(
+        fmt::format("{} {} contains '/', which cannot appear in a file name on export; use another "
+                    "character such as '-'",
+                    what, printable(value)));
+  }
+  if (value == "." || value == "..") {
+    return Error::invalid(fmt::format(
+        "{} may not be \".\" or \"..\", which name directories on export; choose another", what));
+  }
+  return {};
+}
+
+Status check_text(std::string_view value, std::string_view what, std::size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return Error::invalid(fmt::format("{} is {} bytes long; the limit is {} bytes, split it up",
+                                      what, value.size(), max_bytes));
+  }
+  std::size_t bad = 0;
+  if (!is_utf8(value, &bad)) {
+    return Error::invalid(
+        fmt::format("{} is not valid UTF-8 (bad byte at offset {}); send it as UTF-8", what, bad));
+  }
+  if (auto nul = value.find('\0'); nul != std::string_view::npos) {
+    return Error::invalid(fmt::format("{} contains a NUL byte at offset {}; remove it", what, nul));
+  }
+  return {};
+}
+
+Status check_token(std::string_view value, std::string_view what) {
+  constexpr std::size_t kMaxTokenBytes = 127;
+  constexpr std::string_view kPunctuation = "!#$&-^_.+/;= ";
+  if (value.empty()) return Error::invalid(fmt::format("{} is empty; give a non-empty one", what));
+  if (value.size() > kMaxTokenBytes) {
+    return Error::invalid(
+        fmt::format("{} is {} bytes long; the limit is {}", what, value.size(), kMaxTokenBytes));
+  }
+  for (char c : value) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              kPunctuation.find(c) != std::string_view::npos;
+    if (!ok) {
+      return Error::invalid(fmt::format("{} {} may hold only ASCII letters, digits and {}", what,
+                                        printable(value), kPunctuation));
+    }
+  }
+  return {};
+}
+
+std::string printable(std::string_view value) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string out = "\"";
+  std::size_t i = 0;
+  while (i < value.size() && i < kMaxShown) {
+    std::size_t len = utf8_sequence_length(value, i);
+    if (len == 0 || is_control(value[i]) || value[i] == '"' || value[i] == '\\') {
+      if (value[i] == '"' || value[i] == '\\') {
+        out += '\\';
+        out += value[i];
+      } else {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned>(static_cast<std::uint8_t>(value[i])));
+      }
+      ++i;
+      continue;
+    }
+    out.append(value.substr(i, len));
+    i += len;
+  }
+  out += '"';
+  if (i < value.size()) out += fmt::format("… ({} bytes)", value.size());
+  return out;
+}
+
+}  // namespace soma::space::validation
