@@ -1,0 +1,185 @@
+// soma-daemon: wires storage, identity and services together and serves the
+// local gRPC API until SIGINT or SIGTERM.
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "api/api_token.h"
+#include "api/daemon_service.h"
+#include "api/server.h"
+#include "api/socket_guard.h"
+#include "blob/blob_store.h"
+#include "core/logging.h"
+#include "core/paths.h"
+#include "crypto/identity_file.h"
+#include "crypto/peer_id.h"
+#include "data_dir_lock.h"
+#include "options.h"
+#include "space/space_service.h"
+#include "store/database.h"
+#include "store/event_log.h"
+#include "store/migrations.h"
+
+namespace soma::daemon {
+namespace {
+
+// Exit codes the daemon's users and tests rely on.
+constexpr int kExitClean = 0;
+constexpr int kExitUsage = 1;       // bad flags or config, data dir locked
+constexpr int kExitStorage = 2;     // identity, database, migration or blob store
+constexpr int kExitPermission = 3;  // loose socket dir, key file or token file
+
+constexpr const char* kDatabaseFile = "soma.db";
+constexpr const char* kBlobDir = "blobs";
+
+int exit_code_for(const core::Error& error, int otherwise) {
+  return error.code == core::ErrorCode::kPermissionDenied ? kExitPermission : otherwise;
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Creates the data dir with mode 0700 when missing (parents as needed).
+core::Status ensure_data_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return core::Error::precondition("data dir " + dir.string() +
+                                       " exists and is not a directory; pick another --data-dir");
+    }
+    return {};
+  }
+  if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+  if (!ec && mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    ec = std::error_code(errno, std::generic_category());
+  }
+  if (ec) {
+    const std::string msg = "cannot create data dir " + dir.string() + ": " + ec.message();
+    if (ec == std::errc::permission_denied) return core::Error::denied(msg);
+    return core::Error::precondition(msg);
+  }
+  return {};
+}
+
+int run(const Options& opts, const sigset_t& stop_signals) {
+  core::Paths paths = core::resolve_paths(opts.data_dir);
+  if (opts.socket_dir) paths.socket_dir = std::filesystem::absolute(*opts.socket_dir);
+  const std::filesystem::path socket = paths.socket();
+  const std::int64_t started_ms = now_ms();
+
+  if (auto made = ensure_data_dir(paths.data_dir); !made.ok()) {
+    spdlog::error("{}", made.error().message);
+    return exit_code_for(made.error(), kExitStorage);
+  }
+  auto lock = DataDirLock::acquire(paths.data_dir);
+  if (!lock) {
+    // Printed as well as logged: this is the message a person starting a
+    // second daemon by hand needs to see even with logging turned off.
+    std::cerr << "soma-daemon: " << lock.error().message << "\n";
+    return exit_code_for(lock.error(), kExitUsage);
+  }
+
+  auto key = crypto::load_or_create_identity(paths.data_dir);
+  if (!key) {
+    spdlog::error("cannot load the device identity: {}", key.error().message);
+    return exit_code_for(key.error(), kExitStorage);
+  }
+  const std::string peer_id = crypto::PeerId::from_public_key(key->public_key()).to_string();
+
+  auto db = store::Database::open(paths.data_dir / kDatabaseFile, store::daemon_migrations());
+  if (!db) {
+    spdlog::error("cannot open the database: {}", db.error().message);
+    return exit_code_for(db.error(), kExitStorage);
+  }
+  store::EventLog events(**db);
+
+  blob::Limits limits;
+  limits.max_blob_bytes = opts.max_blob_bytes;
+  limits.space_quota_bytes = opts.space_quota_bytes;
+  auto blobs = blob::BlobStore::open(paths.data_dir / kBlobDir, **db, events, limits);
+  if (!blobs) {
+    spdlog::error("cannot open the blob store: {}", blobs.error().message);
+    return exit_code_for(blobs.error(), kExitStorage);
+  }
+  space::SpaceService spaces(**db, events, **blobs, peer_id);
+
+  std::optional<std::string> token;
+  if (opts.require_token) {
+    auto loaded = api::load_or_create_api_token(paths.token_file());
+    if (!loaded) {
+      spdlog::error("{}", loaded.error().message);
+      return exit_code_for(loaded.error(), kExitStorage);
+    }
+    token = std::move(*loaded);
+  }
+
+  if (auto ok = api::check_socket_path(socket); !ok.ok()) {
+    spdlog::error("{}", ok.error().message);
+    return kExitUsage;
+  }
+  if (auto ok = api::ensure_socket_dir(paths.socket_dir); !ok.ok()) {
+    spdlog::error("{}", ok.error().message);
+    return exit_code_for(ok.error(), kExitUsage);
+  }
+  // Safe because we hold the data dir lock: a socket here is a leftover of
+  // a daemon of this data dir that did not shut down cleanly.
+  if (auto ok = api::remove_stale_socket(socket); !ok.ok()) {
+    spdlog::error("{}", ok.error().message);
+    return exit_code_for(ok.error(), kExitUsage);
+  }
+
+  api::DaemonInfo info{peer_id, SOMA_VERSION, paths.data_dir, socket, started_ms};
+  api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token));
+  auto server = api::Server::start(socket, service, events);
+  if (!server) {
+    spdlog::error("{}", server.error().message);
+    return exit_code_for(server.error(), kExitUsage);
+  }
+
+  spdlog::info("soma-daemon ready peer={} socket={} data_dir={} token={}", peer_id, socket.string(),
+               paths.data_dir.string(), opts.require_token ? "required" : "not required");
+  std::cout << "ready " << socket.string() << std::endl;
+
+  int sig = 0;
+  while (sigwait(&stop_signals, &sig) != 0) {
+  }
+  spdlog::info("soma-daemon stopping on signal {}", sig);
+  (*server)->shutdown();
+  spdlog::info("soma-daemon stopped");
+  spdlog::default_logger()->flush();
+  return kExitClean;
+}
+
+}  // namespace
+}  // namespace soma::daemon
+
+int main(int argc, char** argv) {
+  using namespace soma::daemon;
+  // Block the stop signals before any thread exists, so every thread
+  // (gRPC's, spdlog's) inherits the mask and only sigwait in run() sees
+  // them: no async signal handler runs at all.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ParseOutcome parsed = parse_options(argc, argv);
+  if (auto* done = std::get_if<Exit>(&parsed)) return done->code;
+  const Options& opts = std::get<Options>(parsed);
+  soma::core::init_logging("soma-daemon", opts.log_level);
+  return run(opts, stop_signals);
+}

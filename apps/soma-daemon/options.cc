@@ -1,0 +1,258 @@
+#include "options.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
+#include <array>
+#include <charconv>
+#include <iostream>
+#include <string_view>
+
+#include "blob/blob_store.h"
+
+namespace soma::daemon {
+namespace {
+
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+constexpr std::array<std::string_view, 6> kConfigKeys = {
+    "data_dir", "socket_dir", "log_level", "require_token", "max_blob_bytes", "space_quota_bytes"};
+
+constexpr std::string_view kDescription =
+    "soma-daemon: the per-device Soma backend. It owns this device's identity, its spaces, "
+    "pages, documents and blobs, and serves them to the `soma` CLI and other local clients "
+    "through a gRPC API on a private Unix socket. It prints `ready <socket>` on stdout once "
+    "it accepts calls, and stops cleanly on SIGINT or SIGTERM.\n\n"
+    "Settings come from flags, then SOMA_* environment variables, then the TOML config "
+    "file (keys: data_dir, socket_dir, log_level, require_token, max_blob_bytes, "
+    "space_quota_bytes; relative paths are taken from the config file's folder), then "
+    "defaults.";
+
+bool is_log_level(std::string_view level) {
+  for (auto l : kLogLevels) {
+    if (l == level) return true;
+  }
+  return false;
+}
+
+std::string config_error(const std::filesystem::path& file, std::string_view key,
+                         std::string_view what) {
+  return fmt::format("config file {}: key '{}' {}", file.string(), key, what);
+}
+
+// Reads one non-negative integer key. Returns an error message, or empty.
+std::string read_size(const toml::table& table, const std::filesystem::path& file,
+                      std::string_view key, std::uint64_t* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return {};
+  auto value = node->value<std::int64_t>();
+  if (!node->is_integer() || !value) {
+    return config_error(file, key, "must be an integer number of bytes");
+  }
+  if (*value < 0) return config_error(file, key, "must not be negative");
+  *out = static_cast<std::uint64_t>(*value);
+  return {};
+}
+
+std::string read_path(const toml::table& table, const std::filesystem::path& file,
+                      std::string_view key, std::optional<std::filesystem::path>* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return {};
+  auto value = node->value<std::string>();
+  if (!node->is_string() || !value || value->empty()) {
+    return config_error(file, key, "must be a non-empty path string");
+  }
+  std::filesystem::path p(*value);
+  if (p.is_relative()) p = std::filesystem::absolute(file).parent_path() / p;
+  *out = p;
+  return {};
+}
+
+// Which settings a flag or the environment already gave.
+struct Given {
+  bool data_dir = false;
+  bool socket_dir = false;
+  bool log_level = false;
+  bool require_token = false;
+  bool max_blob_bytes = false;
+  bool space_quota_bytes = false;
+};
+
+// Applies the config file to `opts` for every setting not already given.
+// Returns an error message that names the file and key, or empty.
+std::string apply_config(const std::filesystem::path& file, const Given& given, Options* opts) {
+  toml::table table;
+  try {
+    table = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return fmt::format("config file {}: line {}, column {}: {}", file.string(), where.line,
+                       where.column, e.description());
+  }
+  for (const auto& [key, node] : table) {
+    bool known = false;
+    for (auto k : kConfigKeys) known = known || k == key.str();
+    if (!known) {
+      return config_error(file, key.str(),
+                          "is not a setting soma-daemon knows (known keys: data_dir, socket_dir, "
+                          "log_level, require_token, max_blob_bytes, space_quota_bytes)");
+    }
+  }
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::filesystem::path> socket_dir;
+  std::uint64_t max_blob_bytes = opts->max_blob_bytes;
+  std::uint64_t space_quota_bytes = opts->space_quota_bytes;
+  for (const std::string& err : {read_path(table, file, "data_dir", &data_dir),
+                                 read_path(table, file, "socket_dir", &socket_dir),
+                                 read_size(table, file, "max_blob_bytes", &max_blob_bytes),
+                                 read_size(table, file, "space_quota_bytes", &space_quota_bytes)}) {
+    if (!err.empty()) return err;
+  }
+  if (!given.data_dir && data_dir) opts->data_dir = data_dir;
+  if (!given.socket_dir && socket_dir) opts->socket_dir = socket_dir;
+  if (!given.max_blob_bytes) opts->max_blob_bytes = max_blob_bytes;
+  if (!given.space_quota_bytes) opts->space_quota_bytes = space_quota_bytes;
+
+  if (const toml::node* node = table.get("log_level")) {
+    auto level = node->value<std::string>();
+    if (!node->is_string() || !level || !is_log_level(*level)) {
+      return config_error(file, "log_level",
+                          "must be one of trace, debug, info, warn, error, critical, off");
+    }
+    if (!given.log_level) opts->log_level = *level;
+  }
+  if (const toml::node* node = table.get("require_token")) {
+    auto flag = node->value<bool>();
+    if (!node->is_boolean() || !flag)
+      return config_error(file, "require_token", "must be true or false");
+    if (!given.require_token) opts->require_token = *flag;
+  }
+  return {};
+}
+
+// Accepts a plain decimal byte count that fits 64 bits (zero only when
+// `zero_ok`), so a sign, a unit suffix or an overflow is reported instead
+// of being misread.
+CLI::Validator byte_count(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        auto [ptr, ec] = std::from_chars(text.data(), end, value);
+        if (text.empty() || text.front() == '-' || ec == std::errc::result_out_of_range) {
+          return "must be a whole number of bytes from 0 to 2^64-1, like 1048576";
+        }
+        if (ec != std::errc() || ptr != end) {
+          return "must be a whole number of bytes (no units or signs), like 1048576";
+        }
+        if (!zero_ok && value == 0) return "must be at least 1";
+        return {};
+      },
+      "BYTES");
+}
+
+}  // namespace
+
+ParseOutcome parse_options(int argc, char** argv) {
+  Options opts;
+  opts.max_blob_bytes = blob::Limits::kDefaultMaxBlobBytes;
+
+  CLI::App app{std::string(kDescription), "soma-daemon"};
+  app.set_version_flag("--version", std::string("soma-daemon ") + SOMA_VERSION);
+  app.get_formatter()->column_width(32);
+
+  std::string data_dir;
+  std::string socket_dir;
+  std::string config;
+  std::string log_level;
+  bool require_token = false;
+  std::uint64_t max_blob_bytes = 0;
+  std::uint64_t space_quota_bytes = 0;
+
+  auto* data_dir_opt =
+      app.add_option("--data-dir", data_dir,
+                     "Folder for the identity, database and blobs (default: "
+                     "$XDG_DATA_HOME/soma or ~/.local/share/soma); the socket goes in its run/ "
+                     "folder unless --socket-dir says otherwise")
+          ->envname("SOMA_DATA_DIR");
+  auto* socket_dir_opt = app.add_option("--socket-dir", socket_dir,
+                                        "Folder (mode 0700) for the API socket daemon.sock "
+                                        "(default: $XDG_RUNTIME_DIR/soma, else DATA_DIR/run)")
+                             ->envname("SOMA_SOCKET_DIR");
+  auto* config_opt = app.add_option("--config", config, "TOML config file")->envname("SOMA_CONFIG");
+  auto* log_opt =
+      app.add_option("--log-level", log_level,
+                     "Log level on stderr: trace, debug, info, warn, error, "
+                     "critical, off (default: info)")
+          ->envname("SOMA_LOG")
+          ->check(CLI::IsMember(std::vector<std::string>(kLogLevels.begin(), kLogLevels.end())));
+  auto* token_opt =
+      app.add_flag("--require-token", require_token,
+                   "Require the API token from DATA_DIR/api.token (created 0600 if missing) "
+                   "on every call")
+          ->envname("SOMA_REQUIRE_TOKEN");
+  auto* max_blob_opt = app.add_option("--max-blob-bytes", max_blob_bytes,
+                                      fmt::format("Largest blob accepted, in bytes (default: {})",
+                                                  blob::Limits::kDefaultMaxBlobBytes))
+                           ->envname("SOMA_MAX_BLOB_BYTES")
+                           ->check(byte_count(false));
+  auto* quota_opt = app.add_option("--space-quota-bytes", space_quota_bytes,
+                                   "Most blob bytes one space may hold (default: 0, no quota)")
+                        ->envname("SOMA_SPACE_QUOTA_BYTES")
+                        ->check(byte_count(true));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return Exit{code == 0 ? 0 : 1};
+  }
+
+  Given given;
+  if (data_dir_opt->count() > 0) {
+    given.data_dir = true;
+    opts.data_dir = data_dir;
+  }
+  if (socket_dir_opt->count() > 0) {
+    given.socket_dir = true;
+    opts.socket_dir = socket_dir;
+  }
+  if (log_opt->count() > 0) {
+    given.log_level = true;
+    opts.log_level = log_level;
+  }
+  if (token_opt->count() > 0) {
+    given.require_token = true;
+    opts.require_token = require_token;
+  }
+  if (max_blob_opt->count() > 0) {
+    given.max_blob_bytes = true;
+    opts.max_blob_bytes = max_blob_bytes;
+  }
+  if (quota_opt->count() > 0) {
+    given.space_quota_bytes = true;
+    opts.space_quota_bytes = space_quota_bytes;
+  }
+  if (config_opt->count() > 0 && !config.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(config, ec)) {
+      std::cerr << "soma-daemon: config file " << config
+                << " does not exist or is not a file; fix --config / SOMA_CONFIG\n";
+      return Exit{1};
+    }
+    std::string err = apply_config(config, given, &opts);
+    if (!err.empty()) {
+      std::cerr << "soma-daemon: " << err << "\n";
+      return Exit{1};
+    }
+    if (opts.max_blob_bytes == 0) {
+      std::cerr << "soma-daemon: config file " << config
+                << ": key 'max_blob_bytes' must be at least 1\n";
+      return Exit{1};
+    }
+  }
+  return opts;
+}
+
+}  // namespace soma::daemon

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace soma::daemon {
+
+// The daemon's settings after flags, SOMA_* environment variables and the
+// optional TOML config file are merged (in that order of precedence, then
+// the built-in defaults).
+struct Options {
+  std::optional<std::filesystem::path> data_dir;    // nullopt: XDG default
+  std::optional<std::filesystem::path> socket_dir;  // nullopt: from data dir / XDG
+  std::string log_level = "info";
+  bool require_token = false;
+  std::uint64_t max_blob_bytes = 0;     // filled with the blob store default
+  std::uint64_t space_quota_bytes = 0;  // 0: no quota
+};
+
+// What parsing decided: run with these options, or exit now with this code
+// (0 after --help or --version, 1 after a usage or config error, whose
+// message has already been printed to stderr).
+struct Exit {
+  int code = 0;
+};
+using ParseOutcome = std::variant<Options, Exit>;
+
+ParseOutcome parse_options(int argc, char** argv);
+
+}  // namespace soma::daemon

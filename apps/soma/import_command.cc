@@ -1,0 +1,213 @@
+// soma import DIR --space NAME
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
+#include "commands.h"
+#include "notes/importer.h"
+#include "notes/utf8.h"
+#include "transfer.h"
+
+namespace soma::cli {
+namespace {
+
+struct ImportArgs {
+  std::string dir;
+  std::string space;
+};
+
+// Errors after which nothing else can succeed either.
+bool is_fatal(const core::Error& error) {
+  return error.code == core::ErrorCode::kUnavailable ||
+         error.code == core::ErrorCode::kPermissionDenied ||
+         error.code == core::ErrorCode::kNotFound;
+}
+
+struct Tally {
+  std::size_t folders = 0;
+  std::size_t notes = 0;
+  std::size_t blobs = 0;
+  std::size_t attachments = 0;
+  std::uint64_t bytes = 0;
+};
+
+core::Error stopped(const core::Error& error, const Tally& t) {
+  return core::Error{error.code, error.message + " (import stopped after " +
+                                     std::to_string(t.folders + t.notes) + " pages and " +
+                                     std::to_string(t.blobs + t.attachments) +
+                                     " files; what was imported stays in the space)"};
+}
+
+int run_import(Context& ctx, const ImportArgs& args) {
+  Output out = ctx.out();
+  auto folder = notes::SourceFolder::open(args.dir);
+  if (!folder) return out.fail(folder.error());
+  auto planned = notes::plan_import(*folder);
+  if (!planned) return out.fail(planned.error());
+  notes::ImportPlan& plan = *planned;
+  std::vector<notes::ImportProblem> problems = plan.problems;
+
+  auto client_or = ctx.client();
+  if (!client_or) return out.fail(client_or.error());
+  Client& client = **client_or;
+
+  // The space: the one of that name, else a new one.
+  auto space = find_space(client, args.space);
+  if (!space && space.error().code == core::ErrorCode::kNotFound) {
+    api::CreateSpaceRequest request;
+    request.set_name(args.space);
+    space = client.call(&api::Daemon::Stub::CreateSpace, request);
+  }
+  if (!space) return out.fail(space.error());
+
+  // Every file once, streamed from inside the folder.
+  std::set<std::size_t> linked;
+  for (const auto& page : plan.pages) {
+    for (const auto& link : page.links) linked.insert(link.file);
+  }
+  Tally tally;
+  std::vector<std::string> cids(plan.files.size());
+  for (std::size_t i = 0; i < plan.files.size(); ++i) {
+    const auto& file = plan.files[i];
+    auto fd = folder->open_file(file.rel_path);
+    if (!fd) {
+      problems.push_back(
+          {notes::printable(file.rel_path), "cannot be read: " + fd.error().message});
+      continue;
+    }
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) {
+      problems.push_back({notes::printable(file.rel_path), "cannot be read"});
+      continue;
+    }
+    auto info = upload_blob(client, fd->get(), static_cast<std::uint64_t>(st.st_size), space->id(),
+                            file.rel_path, "", out.json());
+    if (!info) {
+      if (is_fatal(info.error())) return out.fail(stopped(info.error(), tally));
+      problems.push_back(
+          {notes::printable(file.rel_path), "upload failed: " + info.error().message});
+      continue;
+    }
+    cids[i] = info->cid();
+    tally.bytes += static_cast<std::uint64_t>(st.st_size);
+    if (linked.count(i) > 0) ++tally.blobs;
+  }
+
+  // Pages, parents first, notes with their documents.
+  std::vector<std::string> page_ids(plan.pages.size());
+  for (std::size_t i = 0; i < plan.pages.size(); ++i) {
+    const auto& page = plan.pages[i];
+    if (page.parent && page_ids[*page.parent].empty()) {
+      problems.push_back({page.rel_path, "not imported: its folder's page could not be created"});
+      continue;
+    }
+    api::CreatePageRequest request;
+    request.set_space(space->id());
+    if (page.parent) request.set_parent_id(page_ids[*page.parent]);
+    request.set_title(page.title);
+    request.set_position(page.position);
+    request.set_has_position(true);
+    bool note = page.kind == notes::PlannedPage::Kind::kNote;
+    request.set_kind(note ? "note" : "folder");
+    if (note) {
+      auto rendered = notes::render_note(page, cids);
+      if (!rendered) return out.fail(rendered.error());
+      auto* doc = request.mutable_document();
+      doc->set_format("markdown");
+      doc->set_text(std::move(rendered->text));
+      doc->set_structure(std::move(rendered->structure));
+      for (auto& cid : rendered->blob_cids) doc->add_blob_cids(std::move(cid));
+    }
+    auto created = client.call(&api::Daemon::Stub::CreatePage, request);
+    if (!created) {
+      if (is_fatal(created.error())) return out.fail(stopped(created.error(), tally));
+      problems.push_back({page.rel_path, "page not created: " + created.error().message});
+      continue;
+    }
+    page_ids[i] = created->id();
+    if (note) {
+      ++tally.notes;
+      tally.bytes += page.text.size();
+    } else {
+      ++tally.folders;
+    }
+  }
+
+  // Files no note links to, beside their folder's page.
+  for (const auto& attachment : plan.attachments) {
+    const auto& file = plan.files[attachment.file];
+    if (cids[attachment.file].empty()) continue;  // its upload problem is reported
+    if (attachment.page && page_ids[*attachment.page].empty()) {
+      problems.push_back({file.rel_path, "not attached: its folder's page could not be created"});
+      continue;
+    }
+    api::AddAttachmentRequest request;
+    request.set_space(space->id());
+    if (attachment.page) request.set_page_id(page_ids[*attachment.page]);
+    request.set_name(attachment.name);
+    request.set_cid(cids[attachment.file]);
+    request.set_media_type(attachment.media_type);
+    auto added = client.call(&api::Daemon::Stub::AddAttachment, request);
+    if (!added) {
+      if (is_fatal(added.error())) return out.fail(stopped(added.error(), tally));
+      problems.push_back({file.rel_path, "not attached: " + added.error().message});
+      continue;
+    }
+    ++tally.attachments;
+  }
+
+  nlohmann::json problem_list = nlohmann::json::array();
+  for (const auto& p : problems) {
+    bool notice = p.severity == notes::ImportProblem::Severity::kNotice;
+    problem_list.push_back(
+        {{"path", p.path}, {"reason", p.reason}, {"severity", notice ? "notice" : "left out"}});
+  }
+  out.document({{"space", to_json(*space)},
+                {"pages", tally.folders + tally.notes},
+                {"folders", tally.folders},
+                {"notes", tally.notes},
+                {"blobs", tally.blobs},
+                {"attachments", tally.attachments},
+                {"bytes", tally.bytes},
+                {"problems", problem_list}});
+  out.line("imported " + folder->path().string() + " into space " + space->name() + " (" +
+           space->id() + ")");
+  out.line("  pages:       " + std::to_string(tally.folders + tally.notes) + " (" +
+           std::to_string(tally.folders) + " folders, " + std::to_string(tally.notes) + " notes)");
+  out.line("  blobs:       " + std::to_string(tally.blobs) + " linked from notes");
+  out.line("  attachments: " + std::to_string(tally.attachments));
+  out.line("  bytes:       " + format_bytes(tally.bytes));
+  // Notices leave every byte imported; only files left out fail the import.
+  auto left_out = std::count_if(problems.begin(), problems.end(), [](const auto& p) {
+    return p.severity == notes::ImportProblem::Severity::kLeftOut;
+  });
+  out.line("  problems:    " + std::to_string(left_out) + " left out, " +
+           std::to_string(problems.size() - static_cast<std::size_t>(left_out)) + " notices");
+  for (const auto& p : problems) {
+    bool notice = p.severity == notes::ImportProblem::Severity::kNotice;
+    out.line(std::string(notice ? "    notice: " : "    left out: ") + p.path + ": " + p.reason);
+  }
+  if (left_out > 0) {
+    out.note("imported everything else; " + std::to_string(left_out) +
+             " file(s) left out, listed above");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_import_command(CLI::App& app, Registry& registry) {
+  auto args = std::make_shared<ImportArgs>();
+  auto* cmd = app.add_subcommand(
+      "import",
+      "Import a folder of Markdown notes: folders become folder pages, *.md notes, files the "
+      "notes link to blobs, other files attachments (exit 5 when something was left out)");
+  cmd->add_option("DIR", args->dir, "Folder to import")->required();
+  cmd->add_option("--space", args->space, "Space to import into (created when missing)")
+      ->required();
+  registry.on(cmd, [args](Context& ctx) { return run_import(ctx, *args); });
+}
+
+}  // namespace soma::cli

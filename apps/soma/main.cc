@@ -1,0 +1,85 @@
+// soma: the command-line client of soma-daemon. Parses, calls, prints.
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <iostream>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  usage error, or the daemon found the request invalid (INVALID_ARGUMENT)\n"
+    "  2  not found (NOT_FOUND)\n"
+    "  3  permission denied: the API token is missing or wrong (PERMISSION_DENIED)\n"
+    "  4  soma-daemon cannot be reached: not running, or no socket (UNAVAILABLE)\n"
+    "  5  any other failure: quota, data loss, blobs failing verification, files an\n"
+    "     import or export had to leave out\n"
+    "With --json every command prints one JSON document on stdout, errors as\n"
+    "{\"error\": {\"code\": \"NOT_FOUND\", \"message\": \"...\"}}.";
+
+void apply_to_all(CLI::App* app, const std::function<void(CLI::App*)>& fn) {
+  for (auto* sub : app->get_subcommands({})) {
+    fn(sub);
+    apply_to_all(sub, fn);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace soma::cli;
+
+  Context ctx;
+  Registry registry;
+  CLI::App app{"soma: the command-line client of soma-daemon", "soma"};
+  app.add_option("--socket", ctx.globals.socket,
+                 "API socket of the daemon (default: <data dir>/run/daemon.sock, or "
+                 "$XDG_RUNTIME_DIR/soma/daemon.sock)")
+      ->envname("SOMA_SOCKET");
+  app.add_option("--data-dir", ctx.globals.data_dir,
+                 "The daemon's data dir: socket DIR/run/daemon.sock, token DIR/api.token "
+                 "(default: $XDG_DATA_HOME/soma or ~/.local/share/soma)")
+      ->envname("SOMA_DATA_DIR");
+  app.add_option("--token-file", ctx.globals.token_file,
+                 "File holding the API token (default: <data dir>/api.token if it exists)")
+      ->envname("SOMA_TOKEN_FILE");
+  app.add_flag("--json", ctx.globals.json, "Machine output: one JSON document on stdout");
+  app.require_subcommand(1);
+  app.footer(kFooter);
+
+  add_status_command(app, registry);
+  add_space_commands(app, registry);
+  add_page_commands(app, registry);
+  add_doc_commands(app, registry);
+  add_attach_commands(app, registry);
+  add_blob_commands(app, registry);
+  add_events_command(app, registry);
+  add_import_command(app, registry);
+  add_export_command(app, registry);
+
+  // Global options work after the command too, and every help shows the
+  // exit codes.
+  apply_to_all(&app, [](CLI::App* sub) {
+    sub->fallthrough();
+    sub->footer(kFooter);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // --json may not have been parsed before the error.
+    bool json = ctx.globals.json;
+    for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+    return Output(json).fail(
+        soma::core::Error::invalid(std::string(e.what()) + " (see soma --help)"));
+  }
+
+  if (!registry.chosen()) {
+    std::cout << app.help();
+    return kExitUsage;
+  }
+  return registry.chosen()(ctx);
+}

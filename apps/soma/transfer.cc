@@ -1,0 +1,102 @@
+#include "transfer.h"
+
+#include <vector>
+
+#include "notes/file_access.h"
+#include "progress.h"
+
+namespace soma::cli {
+
+using core::Error;
+using core::Result;
+using core::Status;
+
+Result<api::BlobInfo> upload_blob(Client& client, int fd, std::uint64_t size,
+                                  const std::string& space, const std::string& name,
+                                  const std::string& expected_cid, bool json) {
+  auto ctx = client.context(true);
+  api::BlobInfo info;
+  auto writer = client.stub().UploadBlob(ctx.get(), &info);
+
+  api::UploadBlobRequest header;
+  header.mutable_header()->set_space(space);
+  header.mutable_header()->set_size(size);
+  header.mutable_header()->set_expected_cid(expected_cid);
+  header.mutable_header()->set_name(name);
+  bool open = writer->Write(header);
+
+  Progress progress("upload " + name, size, json);
+  std::uint64_t sent = 0;
+  Status read_status;
+  if (open) {
+    api::UploadBlobRequest chunk;
+    read_status = notes::read_chunks(fd, kUploadChunkBytes, [&](core::ByteView data) -> Status {
+      if (sent + data.size() > size) {
+        return Error::precondition(name + " grew while it was being uploaded; try again");
+      }
+      chunk.set_data(data.data(), data.size());
+      if (!writer->Write(chunk)) return Error::unavailable("the daemon closed the upload");
+      sent += data.size();
+      progress.advance(data.size());
+      return {};
+    });
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  progress.finish();
+
+  // The daemon's verdict says most about a failed upload.
+  if (!status.ok()) return client.error(status);
+  if (!read_status.ok() && read_status.error().code != core::ErrorCode::kUnavailable) {
+    return read_status.take_error();
+  }
+  if (sent != size) {
+    return Error::precondition(name + " changed size while it was being uploaded; try again");
+  }
+  return info;
+}
+
+Status read_blob(Client& client, const std::string& cid, bool json,
+                 const std::function<Status(core::ByteView)>& sink) {
+  auto ctx = client.context(true);
+  api::ReadBlobRequest request;
+  request.set_cid(cid);
+  auto reader = client.stub().ReadBlob(ctx.get(), request);
+
+  Progress progress("download " + cid.substr(0, 16), 0, json);
+  api::ReadBlobReply reply;
+  bool first = true;
+  std::uint64_t total = 0;
+  std::uint64_t received = 0;
+  Status sink_status;
+  while (reader->Read(&reply)) {
+    if (first) {
+      total = reply.total_size();
+      progress.set_total(total);
+      first = false;
+    }
+    if (reply.offset() != received) {
+      sink_status = Error::data_loss("the daemon sent blob " + cid + " out of order");
+      ctx->TryCancel();
+      break;
+    }
+    sink_status = sink(core::as_bytes(reply.data()));
+    if (!sink_status.ok()) {
+      ctx->TryCancel();
+      break;
+    }
+    received += reply.data().size();
+    progress.advance(reply.data().size());
+  }
+  grpc::Status status = reader->Finish();
+  progress.finish();
+  if (!sink_status.ok()) return sink_status;
+  if (!status.ok()) return client.error(status);
+  if (!first && received != total) {
+    return Error::data_loss("blob " + cid + " ended after " + std::to_string(received) + " of " +
+                            std::to_string(total) + " bytes");
+  }
+  return {};
+}
+
+}  // namespace soma::cli

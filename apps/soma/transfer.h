@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "client.h"
+#include "core/bytes.h"
+#include "core/error.h"
+
+namespace soma::cli {
+
+// Uploads are sent in messages of this size after the header.
+constexpr std::size_t kUploadChunkBytes = 1 << 20;
+
+// Streams the regular file open at `fd` (`size` bytes) to the daemon as a
+// blob charged to `space`: the header first, then 1 MiB chunks. With
+// `expected_cid` the daemon refuses bytes that hash to anything else.
+core::Result<api::BlobInfo> upload_blob(Client& client, int fd, std::uint64_t size,
+                                        const std::string& space, const std::string& name,
+                                        const std::string& expected_cid, bool json);
+
+// Streams a blob's bytes into `sink` in order, checking that they arrive
+// in sequence and complete; a progress bar shows for large blobs.
+core::Status read_blob(Client& client, const std::string& cid, bool json,
+                       const std::function<core::Status(core::ByteView)>& sink);
+
+}  // namespace soma::cli

@@ -1,0 +1,353 @@
+#include "api/daemon_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "api/api_token.h"
+#include "api/converters.h"
+#include "api/status_mapping.h"
+
+namespace soma::api {
+namespace {
+
+constexpr std::string_view kTokenRequired =
+    "this daemon requires its API token; pass --token-file or run as the user who owns "
+    "DATA_DIR/api.token";
+constexpr std::string_view kHeaderFirst = "the first message of UploadBlob must be the header";
+
+// Maps a service error for the client, logging it by who caused it: our own
+// faults and corrupt storage at error, everything a caller can cause at debug.
+grpc::Status fail(std::string_view method, const core::Error& error) {
+  if (error.code == core::ErrorCode::kInternal || error.code == core::ErrorCode::kDataLoss) {
+    spdlog::error("api {} failed: {}", method, error.message);
+  } else {
+    spdlog::debug("api {} refused ({}): {}", method, core::to_string(error.code), error.message);
+  }
+  return to_grpc_status(error);
+}
+
+}  // namespace
+
+DaemonService::DaemonService(space::SpaceService& spaces, blob::BlobStore& blobs,
+                             store::EventLog& events, DaemonInfo info,
+                             std::optional<std::string> token)
+    : spaces_(spaces),
+      blobs_(blobs),
+      events_(events),
+      info_(std::move(info)),
+      token_(std::move(token)) {}
+
+grpc::Status DaemonService::authorize(const grpc::ServerContext* ctx) const {
+  if (!token_) return grpc::Status::OK;
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
+  if (it != metadata.end()) {
+    std::string_view value(it->second.data(), it->second.size());
+    if (value.substr(0, kBearerPrefix.size()) == kBearerPrefix &&
+        api_token_matches(*token_, value.substr(kBearerPrefix.size()))) {
+      return grpc::Status::OK;
+    }
+  }
+  spdlog::debug("api call refused: missing or wrong API token");
+  return {grpc::StatusCode::PERMISSION_DENIED, std::string(kTokenRequired)};
+}
+
+core::Result<std::string> DaemonService::space_id(const std::string& space) {
+  auto found = spaces_.get_space(space);
+  if (!found) return found.take_error();
+  return std::move(found->id);
+}
+
+grpc::Status DaemonService::Status(grpc::ServerContext* ctx, const v1::StatusRequest*,
+                                   v1::StatusReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto counts = spaces_.counts();
+  if (!counts) return fail("Status", counts.error());
+  reply->set_peer_id(info_.peer_id);
+  reply->set_version(info_.version);
+  reply->set_data_dir(info_.data_dir.string());
+  reply->set_socket_path(info_.socket_path.string());
+  reply->set_space_count(counts->spaces);
+  reply->set_page_count(counts->pages);
+  reply->set_blob_count(blobs_.blob_count());
+  reply->set_blob_bytes(blobs_.total_bytes());
+  reply->set_started_ms(info_.started_ms);
+  reply->set_last_event_id(events_.last_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::CreateSpace(grpc::ServerContext* ctx, const v1::CreateSpaceRequest* req,
+                                        v1::Space* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto space = spaces_.create_space(req->name());
+  if (!space) return fail("CreateSpace", space.error());
+  to_proto(*space, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ListSpaces(grpc::ServerContext* ctx, const v1::ListSpacesRequest*,
+                                       v1::ListSpacesReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto spaces = spaces_.list_spaces();
+  if (!spaces) return fail("ListSpaces", spaces.error());
+  for (const auto& s : *spaces) to_proto(s, reply->add_spaces());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::GetSpace(grpc::ServerContext* ctx, const v1::GetSpaceRequest* req,
+                                     v1::Space* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto space = spaces_.get_space(req->space());
+  if (!space) return fail("GetSpace", space.error());
+  to_proto(*space, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::RenameSpace(grpc::ServerContext* ctx, const v1::RenameSpaceRequest* req,
+                                        v1::Space* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto space = spaces_.rename_space(req->space(), req->name());
+  if (!space) return fail("RenameSpace", space.error());
+  to_proto(*space, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::DeleteSpace(grpc::ServerContext* ctx, const v1::DeleteSpaceRequest* req,
+                                        v1::DeleteSpaceReply*) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto deleted = spaces_.delete_space(req->space());
+  if (!deleted.ok()) return fail("DeleteSpace", deleted.error());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::CreatePage(grpc::ServerContext* ctx, const v1::CreatePageRequest* req,
+                                       v1::Page* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto page_req = from_proto(*req);
+  if (!page_req) return fail("CreatePage", page_req.error());
+  auto page = spaces_.create_page(*page_req);
+  if (!page) return fail("CreatePage", page.error());
+  to_proto(*page, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ListPages(grpc::ServerContext* ctx, const v1::ListPagesRequest* req,
+                                      v1::ListPagesReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto pages = spaces_.list_pages(req->space(), req->parent_id(), req->recursive());
+  if (!pages) return fail("ListPages", pages.error());
+  for (const auto& p : *pages) to_proto(p, reply->add_pages());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::GetPage(grpc::ServerContext* ctx, const v1::GetPageRequest* req,
+                                    v1::Page* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto page = spaces_.get_page(req->page_id());
+  if (!page) return fail("GetPage", page.error());
+  to_proto(*page, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::UpdatePage(grpc::ServerContext* ctx, const v1::UpdatePageRequest* req,
+                                       v1::Page* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto page = spaces_.update_page(from_proto(*req));
+  if (!page) return fail("UpdatePage", page.error());
+  to_proto(*page, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::DeletePage(grpc::ServerContext* ctx, const v1::DeletePageRequest* req,
+                                       v1::DeletePageReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto deleted = spaces_.delete_page(req->page_id());
+  if (!deleted) return fail("DeletePage", deleted.error());
+  reply->set_deleted_pages(*deleted);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::GetDocument(grpc::ServerContext* ctx, const v1::GetDocumentRequest* req,
+                                        v1::Document* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto doc = spaces_.get_document(req->page_id());
+  if (!doc) return fail("GetDocument", doc.error());
+  to_proto(*doc, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::PutDocument(grpc::ServerContext* ctx, const v1::PutDocumentRequest* req,
+                                        v1::Document* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto doc = spaces_.put_document(from_proto(*req));
+  if (!doc) return fail("PutDocument", doc.error());
+  to_proto(*doc, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::AddAttachment(grpc::ServerContext* ctx,
+                                          const v1::AddAttachmentRequest* req,
+                                          v1::Attachment* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto attachment = spaces_.add_attachment(from_proto(*req));
+  if (!attachment) return fail("AddAttachment", attachment.error());
+  to_proto(*attachment, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ListAttachments(grpc::ServerContext* ctx,
+                                            const v1::ListAttachmentsRequest* req,
+                                            v1::ListAttachmentsReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto list = spaces_.list_attachments(req->space(), req->page_id(), req->all());
+  if (!list) return fail("ListAttachments", list.error());
+  for (const auto& att : *list) to_proto(att, reply->add_attachments());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::RemoveAttachment(grpc::ServerContext* ctx,
+                                             const v1::RemoveAttachmentRequest* req,
+                                             v1::RemoveAttachmentReply*) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto removed = spaces_.remove_attachment(req->attachment_id());
+  if (!removed.ok()) return fail("RemoveAttachment", removed.error());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::UploadBlob(grpc::ServerContext* ctx,
+                                       grpc::ServerReader<v1::UploadBlobRequest>* reader,
+                                       v1::BlobInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  v1::UploadBlobRequest msg;
+  if (!reader->Read(&msg)) {
+    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the upload was cancelled"};
+    return {grpc::StatusCode::INVALID_ARGUMENT, std::string(kHeaderFirst)};
+  }
+  if (!msg.has_header()) return {grpc::StatusCode::INVALID_ARGUMENT, std::string(kHeaderFirst)};
+  const v1::UploadBlobHeader& header = msg.header();
+  auto space = space_id(header.space());
+  if (!space) return fail("UploadBlob", space.error());
+  std::optional<std::string> expected;
+  if (!header.expected_cid().empty()) expected = header.expected_cid();
+  auto upload = blobs_.begin_upload(*space, header.size(), expected, header.name());
+  if (!upload) return fail("UploadBlob", upload.error());
+
+  // From here on, returning early destroys the upload, which discards every
+  // byte received so far.
+  while (reader->Read(&msg)) {
+    if (msg.part_case() != v1::UploadBlobRequest::kData) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "only the first message of UploadBlob may be a header; every later one must be "
+              "data"};
+    }
+    auto written = (*upload)->write(core::as_bytes(msg.data()));
+    if (!written.ok()) return fail("UploadBlob", written.error());
+  }
+  if (ctx->IsCancelled()) {
+    spdlog::debug("api UploadBlob cancelled after {} bytes; nothing stored", (*upload)->received());
+    return {grpc::StatusCode::CANCELLED, "the upload was cancelled; nothing was stored"};
+  }
+  auto info = (*upload)->finish();
+  if (!info) return fail("UploadBlob", info.error());
+  to_proto(*info, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ReadBlob(grpc::ServerContext* ctx, const v1::ReadBlobRequest* req,
+                                     grpc::ServerWriter<v1::ReadBlobReply>* writer) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto info = blobs_.get(req->cid());
+  if (!info) return fail("ReadBlob", info.error());
+  const std::uint64_t total = info->size;
+  v1::ReadBlobReply chunk;
+  auto sink = [&](core::ByteView data, std::uint64_t offset) -> core::Status {
+    for (std::size_t done = 0; done < data.size(); done += kReadMessageBytes) {
+      if (ctx->IsCancelled()) return core::Error::cancelled("the client cancelled the read");
+      const core::ByteView piece =
+          data.subspan(done, std::min(kReadMessageBytes, data.size() - done));
+      chunk.set_data(piece.data(), piece.size());
+      chunk.set_offset(offset + done);
+      chunk.set_total_size(total);
+      if (!writer->Write(chunk)) return core::Error::cancelled("the client went away");
+    }
+    return {};
+  };
+  auto read = blobs_.read(req->cid(), req->offset(), req->length(), sink);
+  if (!read.ok()) return fail("ReadBlob", read.error());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::GetBlob(grpc::ServerContext* ctx, const v1::GetBlobRequest* req,
+                                    v1::BlobInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto info = blobs_.get(req->cid());
+  if (!info) return fail("GetBlob", info.error());
+  to_proto(*info, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ListBlobs(grpc::ServerContext* ctx, const v1::ListBlobsRequest* req,
+                                      v1::ListBlobsReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  std::optional<std::string> space;
+  if (!req->space().empty()) {
+    auto id = space_id(req->space());
+    if (!id) return fail("ListBlobs", id.error());
+    space = std::move(*id);
+  }
+  auto blobs = blobs_.list(space);
+  if (!blobs) return fail("ListBlobs", blobs.error());
+  for (const auto& b : *blobs) to_proto(b, reply->add_blobs());
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::VerifyBlobs(grpc::ServerContext* ctx, const v1::VerifyBlobsRequest* req,
+                                        v1::VerifyBlobsReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  if (req->all() && req->cids_size() > 0) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "VerifyBlobs takes either a list of CIDs or all=true, not both"};
+  }
+  if (!req->all() && req->cids_size() == 0) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "VerifyBlobs needs the CIDs to check, or all=true to check every blob"};
+  }
+  // The store reads an empty list as "every blob".
+  std::vector<std::string> cids(req->cids().begin(), req->cids().end());
+  auto report = blobs_.verify(cids);
+  if (!report) return fail("VerifyBlobs", report.error());
+  to_proto(*report, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
+                                        grpc::ServerWriter<v1::Event>* writer) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  // `last` is the id of the last event sent; every query asks for ids
+  // above it, so the stream has neither duplicates nor gaps.
+  std::uint64_t last = req->after_id();
+  v1::Event out;
+  while (!ctx->IsCancelled()) {
+    auto batch = events_.list_after(last, kEventBatch);
+    if (!batch) return fail("WatchEvents", batch.error());
+    for (const auto& e : *batch) {
+      out.Clear();
+      to_proto(e, &out);
+      if (!writer->Write(out)) return {grpc::StatusCode::CANCELLED, "the client went away"};
+      last = e.id;
+    }
+    if (batch->size() == kEventBatch) continue;  // more may be stored already
+    if (!req->follow()) return grpc::Status::OK;
+    if (!events_.wait_after(last, std::chrono::steady_clock::now() + kWatchPollInterval)) {
+      return {
+          grpc::StatusCode::UNAVAILABLE,
+          fmt::format("soma-daemon is shutting down; reconnect and resume with after_id={}", last)};
+    }
+  }
+  return {grpc::StatusCode::CANCELLED, "the client cancelled the watch"};
+}
+
+}  // namespace soma::api

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/bytes.h"
+#include "core/error.h"
+
+namespace soma::notes {
+
+// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A folder being imported. Every file is reached through a path that must
+// stay inside the folder: `..` that climbs out and symbolic links that
+// point out are refused, and the final open follows no symbolic link, so a
+// link swapped in after the check is refused too. Not thread-safe.
+class SourceFolder {
+ public:
+  // `dir` must be an existing folder; it is resolved to its real path.
+  static core::Result<SourceFolder> open(const std::filesystem::path& dir);
+
+  const std::filesystem::path& path() const { return real_root_; }
+
+  // The real path of `rel` ('/'-separated, relative to the folder) with
+  // every symbolic link resolved, relative to the folder again ("" for the
+  // folder itself). kNotFound when it does not exist, kPermissionDenied
+  // when it resolves outside the folder.
+  core::Result<std::string> resolve(std::string_view rel) const;
+
+  // Opens a regular file for reading. kInvalidArgument when it is not a
+  // regular file; errors of resolve() otherwise.
+  core::Result<UniqueFd> open_file(std::string_view rel) const;
+
+  // Reads a whole regular file of at most `max_bytes`, else
+  // kResourceExhausted.
+  core::Result<std::string> read_file(std::string_view rel, std::uint64_t max_bytes) const;
+
+ private:
+  SourceFolder(std::filesystem::path real_root, UniqueFd root_fd)
+      : real_root_(std::move(real_root)), root_fd_(std::move(root_fd)) {}
+
+  std::filesystem::path real_root_;
+  UniqueFd root_fd_;
+};
+
+// A file written under a temporary name beside its target and renamed into
+// place by commit(), so the target is never seen half-written. Destroying
+// it uncommitted removes the temporary file. Not thread-safe.
+class AtomicFile {
+ public:
+  // Fails with kAlreadyExists when `target` exists and `replace` is false.
+  static core::Result<AtomicFile> create(const std::filesystem::path& target, bool replace = false);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  core::Status write(core::ByteView data);
+  // Syncs the bytes and renames the temporary file onto the target.
+  core::Status commit();
+  std::uint64_t written() const { return written_; }
+
+ private:
+  AtomicFile(std::filesystem::path target, std::filesystem::path temp, UniqueFd fd, bool replace)
+      : target_(std::move(target)), temp_(std::move(temp)), fd_(std::move(fd)), replace_(replace) {}
+
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  UniqueFd fd_;
+  bool replace_ = false;
+  bool committed_ = false;
+  std::uint64_t written_ = 0;
+};
+
+// Reads `fd` to its end in chunks of at most `chunk` bytes, handing each
+// to `sink`; stops at the first error the sink returns.
+core::Status read_chunks(int fd, std::size_t chunk,
+                         const std::function<core::Status(core::ByteView)>& sink);
+
+}  // namespace soma::notes
