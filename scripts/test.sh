@@ -18,6 +18,9 @@ if [ -f tests/interop/package-lock.json ]; then
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Every decoder's libFuzzer target, briefly (a separate clang build).
+./scripts/fuzz.sh "${SOMA_FUZZ_SECONDS:-10}"
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
