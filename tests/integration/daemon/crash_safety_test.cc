@@ -76,6 +76,8 @@ TEST(CrashSafety, a_kill_during_a_large_upload_loses_nothing_acknowledged_and_sh
   auto report = verify_all(*after);
   EXPECT_EQ(report.problems_size(), 0);
   EXPECT_EQ(report.checked(), 1u);
+  auto cli_verify = daemon.soma({"blob", "verify", "--all"});
+  EXPECT_EQ(cli_verify.exit_code, 0) << cli_verify.out << cli_verify.err;
   EXPECT_EQ(temp_files_under(tmp / "data" / "blobs"), 0u);
 }
 
@@ -126,6 +128,8 @@ TEST(CrashSafety, a_kill_during_an_import_leaves_a_consistent_space) {
   ASSERT_TRUE(daemon.start()) << daemon.stderr_text();
   auto after = api_client(daemon);
   EXPECT_EQ(verify_all(*after).problems_size(), 0);
+  auto cli_verify = daemon.soma({"blob", "verify", "--all"});
+  EXPECT_EQ(cli_verify.exit_code, 0) << cli_verify.out << cli_verify.err;
 
   // Every page acknowledged before the kill is there, with a readable
   // document whose blobs all exist.
