@@ -18,6 +18,10 @@ find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(soma_asio INTERFACE)
 target_include_directories(soma_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 target_compile_definitions(soma_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio 1.22 enables co_await under clang only with <experimental/coroutine>,
+# which libstdc++ lacks; clang 14 supports C++20 coroutines through
+# <coroutine>, which Asio then uses (the fuzz build compiles with clang).
+target_compile_definitions(soma_asio INTERFACE $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
 target_link_libraries(soma_asio INTERFACE Threads::Threads)
 
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

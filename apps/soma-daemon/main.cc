@@ -17,6 +17,7 @@
 
 #include "api/api_token.h"
 #include "api/daemon_service.h"
+#include "api/protobuf_log.h"
 #include "api/server.h"
 #include "api/socket_guard.h"
 #include "blob/blob_store.h"
@@ -36,9 +37,13 @@ namespace {
 
 // Exit codes the daemon's users and tests rely on.
 constexpr int kExitClean = 0;
-constexpr int kExitUsage = 1;       // bad flags or config, data dir locked
+constexpr int kExitUsage = 1;       // bad flags, config or token file; data dir or socket in use
 constexpr int kExitStorage = 2;     // identity, database, migration or blob store
-constexpr int kExitPermission = 3;  // loose socket dir, key file or token file
+constexpr int kExitPermission = 3;  // loose socket dir, key file or token file permissions
+
+// Everything the daemon creates (database, its -wal and -shm, blobs, keys)
+// is private to its user from the first byte, whatever umask it inherited.
+constexpr mode_t kDaemonUmask = 0077;
 
 constexpr const char* kDatabaseFile = "soma.db";
 constexpr const char* kBlobDir = "blobs";
@@ -120,8 +125,9 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   if (opts.require_token) {
     auto loaded = api::load_or_create_api_token(paths.token_file());
     if (!loaded) {
+      // The messages name the file and say how to fix it.
       spdlog::error("{}", loaded.error().message);
-      return exit_code_for(loaded.error(), kExitStorage);
+      return exit_code_for(loaded.error(), kExitUsage);
     }
     token = std::move(*loaded);
   }
@@ -134,15 +140,22 @@ int run(const Options& opts, const sigset_t& stop_signals) {
     spdlog::error("{}", ok.error().message);
     return exit_code_for(ok.error(), kExitUsage);
   }
-  // Safe because we hold the data dir lock: a socket here is a leftover of
-  // a daemon of this data dir that did not shut down cleanly.
+  // A socket here is either live (another daemon, perhaps of another data
+  // dir sharing this socket dir: refused) or a leftover of one that did not
+  // shut down cleanly (removed).
   if (auto ok = api::remove_stale_socket(socket); !ok.ok()) {
     spdlog::error("{}", ok.error().message);
+    if (ok.error().code == core::ErrorCode::kAlreadyExists) {
+      std::cerr << "soma-daemon: " << ok.error().message << "\n";
+    }
     return exit_code_for(ok.error(), kExitUsage);
   }
 
   api::DaemonInfo info{peer_id, SOMA_VERSION, paths.data_dir, socket, started_ms};
-  api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token));
+  api::ApiLimits api_limits;
+  api_limits.upload_idle_timeout = opts.upload_idle_timeout;
+  api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token),
+                             api_limits);
   auto server = api::Server::start(socket, service, events);
   if (!server) {
     spdlog::error("{}", server.error().message);
@@ -176,10 +189,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  umask(kDaemonUmask);
 
   ParseOutcome parsed = parse_options(argc, argv);
   if (auto* done = std::get_if<Exit>(&parsed)) return done->code;
   const Options& opts = std::get<Options>(parsed);
   soma::core::init_logging("soma-daemon", opts.log_level);
+  soma::api::route_protobuf_logs_to_spdlog();
   return run(opts, stop_signals);
 }

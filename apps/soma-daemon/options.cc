@@ -169,6 +169,7 @@ ParseOutcome parse_options(int argc, char** argv) {
   bool require_token = false;
   std::uint64_t max_blob_bytes = 0;
   std::uint64_t space_quota_bytes = 0;
+  std::uint64_t upload_idle_seconds = 0;
 
   auto* data_dir_opt =
       app.add_option("--data-dir", data_dir,
@@ -178,7 +179,8 @@ ParseOutcome parse_options(int argc, char** argv) {
           ->envname("SOMA_DATA_DIR");
   auto* socket_dir_opt = app.add_option("--socket-dir", socket_dir,
                                         "Folder (mode 0700) for the API socket daemon.sock "
-                                        "(default: $XDG_RUNTIME_DIR/soma, else DATA_DIR/run)")
+                                        "(default: DATA_DIR/run when a data dir is given, else "
+                                        "$XDG_RUNTIME_DIR/soma, else DATA_DIR/run)")
                              ->envname("SOMA_SOCKET_DIR");
   auto* config_opt = app.add_option("--config", config, "TOML config file")->envname("SOMA_CONFIG");
   auto* log_opt =
@@ -201,6 +203,13 @@ ParseOutcome parse_options(int argc, char** argv) {
                                    "Most blob bytes one space may hold (default: 0, no quota)")
                         ->envname("SOMA_SPACE_QUOTA_BYTES")
                         ->check(byte_count(true));
+  auto* idle_opt =
+      app.add_option("--upload-idle-timeout", upload_idle_seconds,
+                     fmt::format("Seconds an upload may send nothing before it is cancelled and "
+                                 "discarded (default: {})",
+                                 opts.upload_idle_timeout.count()))
+          ->envname("SOMA_UPLOAD_IDLE_TIMEOUT")
+          ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{86400}));
 
   try {
     app.parse(argc, argv);
@@ -233,6 +242,9 @@ ParseOutcome parse_options(int argc, char** argv) {
   if (quota_opt->count() > 0) {
     given.space_quota_bytes = true;
     opts.space_quota_bytes = space_quota_bytes;
+  }
+  if (idle_opt->count() > 0) {
+    opts.upload_idle_timeout = std::chrono::seconds(static_cast<std::int64_t>(upload_idle_seconds));
   }
   if (config_opt->count() > 0 && !config.empty()) {
     std::error_code ec;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -18,6 +19,8 @@ struct Options {
   bool require_token = false;
   std::uint64_t max_blob_bytes = 0;     // filled with the blob store default
   std::uint64_t space_quota_bytes = 0;  // 0: no quota
+  // An upload that sends nothing for this long is cancelled.
+  std::chrono::seconds upload_idle_timeout{60};
 };
 
 // What parsing decided: run with these options, or exit now with this code

@@ -87,6 +87,8 @@ Endpoint resolve_endpoint(const std::string& socket, const std::string& data_dir
   if (!data_dir.empty()) dir = fs::path(data_dir);
   core::Paths paths = core::resolve_paths(dir);
   e.data_dir = paths.data_dir;
+  e.socket_given = !socket.empty();
+  e.data_dir_given = !data_dir.empty();
   e.socket = socket.empty() ? paths.socket() : fs::absolute(fs::path(socket));
   if (!token_file.empty()) {
     e.token_file = fs::path(token_file);
@@ -99,9 +101,24 @@ Endpoint resolve_endpoint(const std::string& socket, const std::string& data_dir
 }
 
 Error unreachable(const Endpoint& endpoint) {
-  return Error::unavailable("cannot reach soma-daemon at " + endpoint.socket.string() +
-                            ": is it running? start it with `soma-daemon --data-dir " +
-                            endpoint.data_dir.string() + "`");
+  std::string hint;
+  if (endpoint.socket_given) {
+    fs::path dir = endpoint.socket.parent_path();
+    hint = endpoint.socket.filename() == "daemon.sock"
+               ? "is it running? a daemon started with `soma-daemon --socket-dir " + dir.string() +
+                     "` listens there"
+               : "no soma-daemon listens there (a daemon's socket is DIR/daemon.sock, with DIR "
+                 "its --socket-dir)";
+  } else if (endpoint.data_dir_given) {
+    hint =
+        "is it running? start it with `soma-daemon --data-dir " + endpoint.data_dir.string() + "`";
+  } else {
+    hint =
+        "is it running? start it with `soma-daemon` (or pass the --data-dir or --socket it "
+        "uses)";
+  }
+  return Error::unavailable("cannot reach soma-daemon at " + endpoint.socket.string() + ": " +
+                            hint);
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {

@@ -22,6 +22,8 @@ struct Endpoint {
   std::filesystem::path data_dir;                   // for the hint when unreachable
   std::optional<std::filesystem::path> token_file;  // read when present
   bool token_file_required = false;                 // given explicitly: must exist
+  bool socket_given = false;                        // --socket / SOMA_SOCKET
+  bool data_dir_given = false;                      // --data-dir / SOMA_DATA_DIR
 };
 
 // Resolves the endpoint: --socket wins, else --data-dir/run/daemon.sock,
@@ -68,7 +70,9 @@ class Client {
   std::unique_ptr<api::Daemon::Stub> stub_;
 };
 
-// The error for a daemon that cannot be reached at `endpoint`.
+// The error for a daemon that cannot be reached at `endpoint`, with a hint
+// that matches how the endpoint was given (--socket, --data-dir or the
+// defaults).
 core::Error unreachable(const Endpoint& endpoint);
 
 }  // namespace soma::cli

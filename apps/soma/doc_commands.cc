@@ -78,20 +78,38 @@ int run_put(Context& ctx, const DocArgs& args, const CLI::App& cmd) {
   request.set_page_id(args.page);
   request.set_format(args.format);
   request.set_if_revision(args.if_revision);
+  api::GetDocumentRequest get;
+  get.set_page_id(args.page);
+  auto current = (*client)->call(&api::Daemon::Stub::GetDocument, get);
+  if (!current && current.error().code != core::ErrorCode::kNotFound) {
+    return out.fail(current.error());
+  }
   if (cmd.count("--structure") > 0) {
     request.set_structure(args.structure);
-  } else {
+  } else if (current) {
     // Keep the structure the document has, so editing its text loses no links.
-    api::GetDocumentRequest get;
-    get.set_page_id(args.page);
-    auto current = (*client)->call(&api::Daemon::Stub::GetDocument, get);
-    if (current) {
-      request.set_structure(current->structure());
-    } else if (current.error().code != core::ErrorCode::kNotFound) {
-      return out.fail(current.error());
+    request.set_structure(current->structure());
+  }
+  // The text's soma:blob/<CID> links become references only for blobs the
+  // space holds (or the document already referred to); any other mention
+  // is just text, so putting back unchanged text always succeeds.
+  std::vector<std::string> refs = blob_refs(*text);
+  if (!refs.empty()) {
+    std::set<std::string> usable;
+    if (current) usable.insert(current->blob_cids().begin(), current->blob_cids().end());
+    api::GetPageRequest page_request;
+    page_request.set_page_id(args.page);
+    auto page = (*client)->call(&api::Daemon::Stub::GetPage, page_request);
+    if (!page) return out.fail(page.error());
+    api::ListBlobsRequest blobs_request;
+    blobs_request.set_space(page->space_id());
+    auto held = (*client)->call(&api::Daemon::Stub::ListBlobs, blobs_request);
+    if (!held) return out.fail(held.error());
+    for (const auto& b : held->blobs()) usable.insert(b.cid());
+    for (auto& cid : refs) {
+      if (usable.count(cid) > 0) request.add_blob_cids(std::move(cid));
     }
   }
-  for (auto& cid : blob_refs(*text)) request.add_blob_cids(std::move(cid));
   request.set_text(std::move(*text));
 
   auto doc = (*client)->call(&api::Daemon::Stub::PutDocument, request);

@@ -46,7 +46,7 @@ void add_events_command(CLI::App& app, Registry& registry) {
       } else if (out.json()) {
         list.push_back(to_json(event));
       } else {
-        std::cout << event_line(event) << std::endl;
+        std::cout << escape_control(event_line(event)) << std::endl;
       }
     }
     grpc::Status status = reader->Finish();

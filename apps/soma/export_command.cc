@@ -1,4 +1,6 @@
 // soma export SPACE DIR
+#include <algorithm>
+
 #include "commands.h"
 #include "notes/exporter.h"
 #include "transfer.h"
@@ -65,14 +67,32 @@ int run_export(Context& ctx, const ExportArgs& args) {
   for (const auto& a : listed->attachments()) {
     snapshot.attachments.push_back({a.page_id(), a.name(), a.cid(), a.size()});
   }
+  api::ListBlobsRequest blob_list;
+  blob_list.set_space(space->id());
+  auto held = client.call(&api::Daemon::Stub::ListBlobs, blob_list);
+  if (!held) return out.fail(held.error());
+  for (const auto& b : held->blobs()) snapshot.blobs.emplace(b.cid(), b.size());
 
   notes::ExportPlan plan = notes::plan_export(snapshot);
   DaemonBlobs blobs(client, out.json());
   auto written = notes::write_export(plan, args.dir, blobs);
   if (!written) return out.fail(written.error());
 
-  nlohmann::json problems = nlohmann::json::array();
-  for (const auto& p : plan.problems) problems.push_back({{"path", p.path}, {"reason", p.reason}});
+  std::vector<notes::ExportProblem> problems = plan.problems;
+  problems.insert(problems.end(), written->problems.begin(), written->problems.end());
+  auto is_notice = [](const notes::ExportProblem& p) {
+    return p.severity == notes::ImportProblem::Severity::kNotice;
+  };
+  auto notices =
+      static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), is_notice));
+  std::size_t left_out = problems.size() - notices;
+
+  nlohmann::json problem_list = nlohmann::json::array();
+  for (const auto& p : problems) {
+    problem_list.push_back({{"path", p.path},
+                            {"reason", p.reason},
+                            {"severity", is_notice(p) ? "notice" : "left out"}});
+  }
   out.document({{"space", to_json(*space)},
                 {"folders", plan.folders},
                 {"notes", plan.notes},
@@ -80,7 +100,7 @@ int run_export(Context& ctx, const ExportArgs& args) {
                 {"attachments", plan.attachments},
                 {"files", written->files},
                 {"bytes", written->bytes},
-                {"problems", problems}});
+                {"problems", problem_list}});
   out.line("exported space " + space->name() + " to " + args.dir);
   out.line("  folders:     " + std::to_string(plan.folders));
   out.line("  notes:       " + std::to_string(plan.notes));
@@ -88,9 +108,19 @@ int run_export(Context& ctx, const ExportArgs& args) {
   out.line("  attachments: " + std::to_string(plan.attachments));
   out.line("  bytes:       " + format_bytes(written->bytes) + " in " +
            std::to_string(written->files) + " files");
-  out.line("  problems:    " + std::to_string(plan.problems.size()));
-  for (const auto& p : plan.problems) out.line("    " + p.path + ": " + p.reason);
-  return plan.problems.empty() ? static_cast<int>(kExitOk) : static_cast<int>(kExitFailure);
+  out.line("  problems:    " + std::to_string(left_out) + " left out, " + std::to_string(notices) +
+           " notices");
+  for (const auto& p : problems) {
+    out.line(std::string(is_notice(p) ? "    notice: " : "    left out: ") + p.path + ": " +
+             p.reason);
+  }
+  // Notices (renamed files, links given a file name) lose nothing.
+  if (left_out > 0) {
+    out.note("exported everything else; " + std::to_string(left_out) +
+             " item(s) left out, listed above");
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace

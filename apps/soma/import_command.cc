@@ -2,7 +2,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "commands.h"
 #include "notes/importer.h"
@@ -15,6 +18,7 @@ namespace {
 struct ImportArgs {
   std::string dir;
   std::string space;
+  bool include_hidden = false;
 };
 
 // Errors after which nothing else can succeed either.
@@ -30,6 +34,80 @@ struct Tally {
   std::size_t blobs = 0;
   std::size_t attachments = 0;
   std::uint64_t bytes = 0;
+  // Already in the space from an earlier (perhaps interrupted) import.
+  std::size_t existing_folders = 0;
+  std::size_t existing_notes = 0;
+  std::size_t existing_attachments = 0;
+};
+
+// What the space already holds, so that importing the same folder again
+// (to finish an interrupted import) adds only what is missing.
+class Existing {
+ public:
+  core::Status load(Client& client, const std::string& space_id) {
+    api::ListPagesRequest pages;
+    pages.set_space(space_id);
+    pages.set_recursive(true);
+    auto listed = client.call(&api::Daemon::Stub::ListPages, pages);
+    if (!listed) return listed.take_error();
+    for (const auto& p : listed->pages()) {
+      children_[{p.parent_id(), p.title()}].push_back({p.id(), p.kind()});
+    }
+    api::ListAttachmentsRequest attachments;
+    attachments.set_space(space_id);
+    attachments.set_all(true);
+    auto attached = client.call(&api::Daemon::Stub::ListAttachments, attachments);
+    if (!attached) return attached.take_error();
+    for (const auto& a : attached->attachments()) {
+      attachments_.insert({a.page_id(), a.name(), a.cid()});
+    }
+    return {};
+  }
+
+  // The folder page `title` under `parent`, not yet matched.
+  std::optional<std::string> folder(const std::string& parent, const std::string& title) {
+    auto it = children_.find({parent, title});
+    if (it == children_.end()) return std::nullopt;
+    for (const auto& [id, kind] : it->second) {
+      if (kind == "folder" && claimed_.insert(id).second) return id;
+    }
+    return std::nullopt;
+  }
+
+  // The note page `title` under `parent` imported from a file `source_name`.
+  core::Result<std::optional<std::string>> note(Client& client, const std::string& parent,
+                                                const std::string& title,
+                                                const std::string& source_name) {
+    auto it = children_.find({parent, title});
+    if (it == children_.end()) return std::optional<std::string>();
+    for (const auto& [id, kind] : it->second) {
+      if (kind != "note" || claimed_.count(id) > 0) continue;
+      api::GetDocumentRequest get;
+      get.set_page_id(id);
+      auto doc = client.call(&api::Daemon::Stub::GetDocument, get);
+      if (!doc) {
+        if (doc.error().code == core::ErrorCode::kNotFound) continue;
+        return doc.take_error();
+      }
+      auto structure = nlohmann::json::parse(doc->structure(), nullptr, false);
+      if (!structure.is_object()) continue;
+      auto name = structure.find("source_name");
+      if (name == structure.end() || !name->is_string() || *name != source_name) continue;
+      claimed_.insert(id);
+      return std::optional<std::string>(id);
+    }
+    return std::optional<std::string>();
+  }
+
+  bool attachment(const std::string& page, const std::string& name, const std::string& cid) const {
+    return attachments_.count({page, name, cid}) > 0;
+  }
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+      children_;  // (parent id, title) -> (id, kind)
+  std::set<std::string> claimed_;
+  std::set<std::tuple<std::string, std::string, std::string>> attachments_;
 };
 
 core::Error stopped(const core::Error& error, const Tally& t) {
@@ -43,7 +121,9 @@ int run_import(Context& ctx, const ImportArgs& args) {
   Output out = ctx.out();
   auto folder = notes::SourceFolder::open(args.dir);
   if (!folder) return out.fail(folder.error());
-  auto planned = notes::plan_import(*folder);
+  notes::ImportLimits limits;
+  limits.include_hidden = args.include_hidden;
+  auto planned = notes::plan_import(*folder, limits);
   if (!planned) return out.fail(planned.error());
   notes::ImportPlan& plan = *planned;
   std::vector<notes::ImportProblem> problems = plan.problems;
@@ -60,6 +140,8 @@ int run_import(Context& ctx, const ImportArgs& args) {
     space = client.call(&api::Daemon::Stub::CreateSpace, request);
   }
   if (!space) return out.fail(space.error());
+  Existing existing;
+  if (auto s = existing.load(client, space->id()); !s) return out.fail(s.error());
 
   // Every file once, streamed from inside the folder.
   std::set<std::size_t> linked;
@@ -102,13 +184,35 @@ int run_import(Context& ctx, const ImportArgs& args) {
       problems.push_back({page.rel_path, "not imported: its folder's page could not be created"});
       continue;
     }
+    std::string parent_id = page.parent ? page_ids[*page.parent] : std::string();
+    bool note = page.kind == notes::PlannedPage::Kind::kNote;
+    if (!note) {
+      if (auto id = existing.folder(parent_id, page.title)) {
+        page_ids[i] = *id;
+        ++tally.existing_folders;
+        continue;
+      }
+    } else {
+      auto id = existing.note(client, parent_id, page.title, page.source_name);
+      if (!id) {
+        if (is_fatal(id.error())) return out.fail(stopped(id.error(), tally));
+        problems.push_back({page.rel_path, "cannot check the space: " + id.error().message});
+        continue;
+      }
+      if (*id) {
+        page_ids[i] = **id;
+        ++tally.existing_notes;
+        problems.push_back({notes::printable(page.rel_path), "already imported; skipped",
+                            notes::ImportProblem::Severity::kNotice});
+        continue;
+      }
+    }
     api::CreatePageRequest request;
     request.set_space(space->id());
-    if (page.parent) request.set_parent_id(page_ids[*page.parent]);
+    if (page.parent) request.set_parent_id(parent_id);
     request.set_title(page.title);
     request.set_position(page.position);
     request.set_has_position(true);
-    bool note = page.kind == notes::PlannedPage::Kind::kNote;
     request.set_kind(note ? "note" : "folder");
     if (note) {
       auto rendered = notes::render_note(page, cids);
@@ -142,9 +246,14 @@ int run_import(Context& ctx, const ImportArgs& args) {
       problems.push_back({file.rel_path, "not attached: its folder's page could not be created"});
       continue;
     }
+    std::string page_id = attachment.page ? page_ids[*attachment.page] : std::string();
+    if (existing.attachment(page_id, attachment.name, cids[attachment.file])) {
+      ++tally.existing_attachments;
+      continue;
+    }
     api::AddAttachmentRequest request;
     request.set_space(space->id());
-    if (attachment.page) request.set_page_id(page_ids[*attachment.page]);
+    if (attachment.page) request.set_page_id(page_id);
     request.set_name(attachment.name);
     request.set_cid(cids[attachment.file]);
     request.set_media_type(attachment.media_type);
@@ -170,6 +279,10 @@ int run_import(Context& ctx, const ImportArgs& args) {
                 {"blobs", tally.blobs},
                 {"attachments", tally.attachments},
                 {"bytes", tally.bytes},
+                {"already_imported",
+                 {{"folders", tally.existing_folders},
+                  {"notes", tally.existing_notes},
+                  {"attachments", tally.existing_attachments}}},
                 {"problems", problem_list}});
   out.line("imported " + folder->path().string() + " into space " + space->name() + " (" +
            space->id() + ")");
@@ -178,6 +291,12 @@ int run_import(Context& ctx, const ImportArgs& args) {
   out.line("  blobs:       " + std::to_string(tally.blobs) + " linked from notes");
   out.line("  attachments: " + std::to_string(tally.attachments));
   out.line("  bytes:       " + format_bytes(tally.bytes));
+  std::size_t already = tally.existing_folders + tally.existing_notes + tally.existing_attachments;
+  if (already > 0) {
+    out.line("  already in the space, skipped: " + std::to_string(tally.existing_folders) +
+             " folders, " + std::to_string(tally.existing_notes) + " notes, " +
+             std::to_string(tally.existing_attachments) + " attachments");
+  }
   // Notices leave every byte imported; only files left out fail the import.
   auto left_out = std::count_if(problems.begin(), problems.end(), [](const auto& p) {
     return p.severity == notes::ImportProblem::Severity::kLeftOut;
@@ -205,8 +324,12 @@ void add_import_command(CLI::App& app, Registry& registry) {
       "Import a folder of Markdown notes: folders become folder pages, *.md notes, files the "
       "notes link to blobs, other files attachments (exit 5 when something was left out)");
   cmd->add_option("DIR", args->dir, "Folder to import")->required();
-  cmd->add_option("--space", args->space, "Space to import into (created when missing)")
+  cmd->add_option("--space", args->space,
+                  "Space to import into (created when missing); importing the same folder "
+                  "again adds only what is not there yet")
       ->required();
+  cmd->add_flag("--include-hidden", args->include_hidden,
+                "Also import files and folders whose name starts with '.' (skipped by default)");
   registry.on(cmd, [args](Context& ctx) { return run_import(ctx, *args); });
 }
 

@@ -1,7 +1,10 @@
 // soma: the command-line client of soma-daemon. Parses, calls, prints.
 #include <CLI/CLI.hpp>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "commands.h"
 
@@ -24,6 +27,56 @@ void apply_to_all(CLI::App* app, const std::function<void(CLI::App*)>& fn) {
     fn(sub);
     apply_to_all(sub, fn);
   }
+}
+
+// For a command line naming a command group (`soma space …`) with a word
+// that is none of its commands: the group and that word. Option values are
+// skipped, global options included.
+struct UnknownCommand {
+  std::string group;  // "soma space"
+  std::string word;   // empty: no command given at all
+  CLI::App* app = nullptr;
+};
+
+std::optional<UnknownCommand> unknown_command(CLI::App& root, int argc, char** argv) {
+  CLI::App* current = &root;
+  std::string group = "soma";
+  auto takes_value = [&](const std::string& name) {
+    for (CLI::App* app = current; app != nullptr; app = app->get_parent()) {
+      if (const CLI::Option* opt = app->get_option_no_throw(name))
+        return opt->get_items_expected_min() > 0;
+    }
+    return false;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() > 1 && arg[0] == '-') {
+      if (arg.find('=') == std::string::npos && takes_value(arg)) ++i;
+      continue;
+    }
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : current->get_subcommands(std::function<bool(CLI::App*)>())) {
+      if (sub->check_name(arg)) next = sub;
+    }
+    if (next != nullptr) {
+      current = next;
+      group += " " + arg;
+      continue;
+    }
+    if (current->get_require_subcommand_min() > 0) return UnknownCommand{group, arg, current};
+    return std::nullopt;
+  }
+  if (current->get_require_subcommand_min() > 0) return UnknownCommand{group, "", current};
+  return std::nullopt;
+}
+
+std::string command_names(CLI::App* app) {
+  std::string names;
+  for (CLI::App* sub : app->get_subcommands(std::function<bool(CLI::App*)>())) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
 }
 
 }  // namespace
@@ -73,6 +126,14 @@ int main(int argc, char** argv) {
     // --json may not have been parsed before the error.
     bool json = ctx.globals.json;
     for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+    if (auto unknown = unknown_command(app, argc, argv)) {
+      std::string what = unknown->word.empty()
+                             ? unknown->group + " needs a command"
+                             : "unknown command '" + unknown->word + "' for " + unknown->group;
+      return Output(json).fail(
+          soma::core::Error::invalid(what + "; it takes one of: " + command_names(unknown->app) +
+                                     " (see " + unknown->group + " --help)"));
+    }
     return Output(json).fail(
         soma::core::Error::invalid(std::string(e.what()) + " (see soma --help)"));
   }

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <iostream>
 
+#include "notes/utf8.h"
+
 namespace soma::cli {
 
 int exit_code_for(core::ErrorCode code) {
@@ -48,6 +50,59 @@ std::string_view code_name(core::ErrorCode code) {
   return "INTERNAL";
 }
 
+std::string escape_control(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [&](unsigned char b) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      if (b == '\n') {
+        out += "\\n";
+      } else if (b == '\t') {
+        out += "\\t";
+      } else if (b == '\r') {
+        out += "\\r";
+      } else if (b < 0x20 || b == 0x7F) {
+        hex(b);
+      } else {
+        out += static_cast<char>(b);
+      }
+      ++i;
+      continue;
+    }
+    std::size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    std::string_view seq = text.substr(i, len);
+    if (len == 1 || seq.size() < len || !notes::is_valid_utf8(seq)) {
+      hex(b);
+      ++i;
+      continue;
+    }
+    // U+0080..U+009F are C1 controls (CSI among them): as dangerous as ESC.
+    if (len == 2 && b == 0xC2 && static_cast<unsigned char>(seq[1]) < 0xA0) {
+      hex(b);
+      hex(static_cast<unsigned char>(seq[1]));
+    } else {
+      out.append(seq);
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::size_t display_width(std::string_view text) {
+  std::size_t n = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
 void Output::document(const nlohmann::json& doc) const {
   if (!json_) return;
   std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -56,12 +111,12 @@ void Output::document(const nlohmann::json& doc) const {
 
 void Output::line(std::string_view text) const {
   if (json_) return;
-  std::cout << text << '\n';
+  std::cout << escape_control(text) << '\n';
 }
 
 void Output::note(std::string_view text) const {
   if (json_) return;
-  std::cerr << "soma: " << text << '\n';
+  std::cerr << "soma: " << escape_control(text) << '\n';
 }
 
 int Output::fail(const core::Error& error) const {
@@ -71,7 +126,7 @@ int Output::fail(const core::Error& error) const {
     std::cout.flush();
   } else {
     std::cout.flush();
-    std::cerr << "soma: " << error.message << '\n';
+    std::cerr << "soma: " << escape_control(error.message) << '\n';
   }
   return exit_code_for(error.code);
 }
@@ -79,32 +134,37 @@ int Output::fail(const core::Error& error) const {
 void Output::table(const std::vector<std::string>& headers,
                    const std::vector<std::vector<std::string>>& rows) const {
   if (json_) return;
-  std::vector<std::size_t> widths(headers.size(), 0);
-  auto measure = [&](const std::vector<std::string>& row) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
+  auto safe = [](const std::vector<std::string>& row) {
+    std::vector<std::string> out;
+    for (const auto& cell : row) out.push_back(escape_control(cell));
+    return out;
   };
-  measure(headers);
-  for (const auto& row : rows) measure(row);
-  auto print = [&](const std::vector<std::string>& row) {
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back(safe(headers));
+  for (const auto& row : rows) cells.push_back(safe(row));
+  std::vector<std::size_t> widths(headers.size(), 0);
+  for (const auto& row : cells) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  }
+  for (const auto& row : cells) {
     std::string out;
     for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
       out += row[i];
-      if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) out += std::string(widths[i] - display_width(row[i]) + 2, ' ');
     }
     std::cout << out << '\n';
-  };
-  print(headers);
-  for (const auto& row : rows) print(row);
+  }
 }
 
 void Output::fields(const std::vector<std::pair<std::string, std::string>>& rows) const {
   if (json_) return;
   std::size_t width = 0;
-  for (const auto& [k, v] : rows) width = std::max(width, k.size());
+  for (const auto& [k, v] : rows) width = std::max(width, display_width(k));
   for (const auto& [k, v] : rows) {
-    std::cout << k << ':' << std::string(width - k.size() + 1, ' ') << v << '\n';
+    std::cout << escape_control(k) << ':' << std::string(width - display_width(k) + 1, ' ')
+              << escape_control(v) << '\n';
   }
 }
 

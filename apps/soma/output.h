@@ -52,6 +52,16 @@ class Output {
   bool json_;
 };
 
+// `text` safe to show on a terminal: newline, tab and carriage return as
+// \n, \t, \r, every other control character (C0, DEL, C1) and every byte
+// that is not well-formed UTF-8 as \xNN. Human output passes every
+// daemon- or file-system-supplied string through this.
+std::string escape_control(std::string_view text);
+
+// The width of `text` on a terminal, counted in code points (close enough
+// for the names Soma prints; wide CJK glyphs count as one).
+std::size_t display_width(std::string_view text);
+
 std::string format_bytes(std::uint64_t bytes);
 std::string format_time(std::int64_t unix_ms);
 

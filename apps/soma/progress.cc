@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "output.h"
+
 namespace soma::cli {
 namespace {
 
@@ -14,7 +16,7 @@ constexpr int kBarWidth = 30;
 }  // namespace
 
 Progress::Progress(std::string label, std::uint64_t total, bool json)
-    : label_(std::move(label)),
+    : label_(escape_control(label)),
       allowed_(!json && ::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()) {
   set_total(total);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "notes/file_access.h"
+#include "output.h"
 #include "progress.h"
 
 namespace soma::cli {
@@ -10,6 +11,32 @@ namespace soma::cli {
 using core::Error;
 using core::Result;
 using core::Status;
+
+namespace {
+
+// The daemon takes a blob's name only as a label for logs and events, and
+// refuses control, bidirectional-formatting and blank names. A file's name
+// may be any of those, so it is made printable rather than sent as it is.
+std::string blob_label(const std::string& name) {
+  std::string label = escape_control(name);
+  for (std::string_view bidi : {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+                                "\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8",
+                                "\xe2\x81\xa9"}) {
+    for (auto pos = label.find(bidi); pos != std::string::npos; pos = label.find(bidi, pos)) {
+      label.replace(pos, bidi.size(), "?");
+    }
+  }
+  constexpr std::size_t kMaxLabelBytes = 200;
+  if (label.size() > kMaxLabelBytes) {
+    std::size_t cut = kMaxLabelBytes;
+    while (cut > 0 && (static_cast<unsigned char>(label[cut]) & 0xc0) == 0x80) --cut;
+    label.resize(cut);
+  }
+  if (label.find_first_not_of(" \t") == std::string::npos) label.clear();
+  return label;
+}
+
+}  // namespace
 
 Result<api::BlobInfo> upload_blob(Client& client, int fd, std::uint64_t size,
                                   const std::string& space, const std::string& name,
@@ -22,7 +49,7 @@ Result<api::BlobInfo> upload_blob(Client& client, int fd, std::uint64_t size,
   header.mutable_header()->set_space(space);
   header.mutable_header()->set_size(size);
   header.mutable_header()->set_expected_cid(expected_cid);
-  header.mutable_header()->set_name(name);
+  header.mutable_header()->set_name(blob_label(name));
   bool open = writer->Write(header);
 
   Progress progress("upload " + name, size, json);
@@ -45,14 +72,19 @@ Result<api::BlobInfo> upload_blob(Client& client, int fd, std::uint64_t size,
   grpc::Status status = writer->Finish();
   progress.finish();
 
-  // The daemon's verdict says most about a failed upload.
+  // When the daemon stopped taking bytes, its verdict (quota, size limit)
+  // says most. When the file itself misbehaved (it grew, shrank or could
+  // not be read), the daemon only saw a short or long upload: the local
+  // diagnosis is the accurate one.
+  bool daemon_stopped =
+      !open || (!read_status.ok() && read_status.error().code == core::ErrorCode::kUnavailable);
+  if (!daemon_stopped) {
+    if (!read_status.ok()) return read_status.take_error();
+    if (sent != size) {
+      return Error::precondition(name + " changed size while it was being uploaded; try again");
+    }
+  }
   if (!status.ok()) return client.error(status);
-  if (!read_status.ok() && read_status.error().code != core::ErrorCode::kUnavailable) {
-    return read_status.take_error();
-  }
-  if (sent != size) {
-    return Error::precondition(name + " changed size while it was being uploaded; try again");
-  }
   return info;
 }
 

@@ -9,6 +9,7 @@
 #include "api/api_token.h"
 #include "api/converters.h"
 #include "api/status_mapping.h"
+#include "space/validation.h"
 
 namespace soma::api {
 namespace {
@@ -29,18 +30,103 @@ grpc::Status fail(std::string_view method, const core::Error& error) {
   return to_grpc_status(error);
 }
 
+// Holds one of `max` places of a kind of call while alive.
+class Slot {
+ public:
+  Slot(std::atomic<std::size_t>& open, std::size_t max) : open_(open) {
+    taken_ = open_.fetch_add(1) < max;
+    if (!taken_) open_.fetch_sub(1);
+  }
+  ~Slot() {
+    if (taken_) open_.fetch_sub(1);
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  bool taken() const { return taken_; }
+
+ private:
+  std::atomic<std::size_t>& open_;
+  bool taken_ = false;
+};
+
+grpc::Status too_many(std::string_view method, std::string_view what, std::size_t max) {
+  spdlog::warn("api {} refused: {} {} are open, the most allowed", method, max, what);
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+          fmt::format("too many {} ({}); wait for some to finish and try again", what, max)};
+}
+
 }  // namespace
 
 DaemonService::DaemonService(space::SpaceService& spaces, blob::BlobStore& blobs,
                              store::EventLog& events, DaemonInfo info,
-                             std::optional<std::string> token)
+                             std::optional<std::string> token, ApiLimits limits)
     : spaces_(spaces),
       blobs_(blobs),
       events_(events),
       info_(std::move(info)),
-      token_(std::move(token)) {}
+      token_(std::move(token)),
+      limits_(limits),
+      followers_(events, limits.max_followers),
+      watchdog_(limits.upload_idle_timeout) {}
 
-grpc::Status DaemonService::authorize(const grpc::ServerContext* ctx) const {
+DaemonService::~DaemonService() = default;
+
+DaemonService::UploadWatchdog::UploadWatchdog(std::chrono::milliseconds timeout)
+    : timeout_(timeout), thread_([this] { run(); }) {}
+
+DaemonService::UploadWatchdog::~UploadWatchdog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void DaemonService::UploadWatchdog::add(grpc::ServerContext* ctx) {
+  std::lock_guard lock(mu_);
+  uploads_[ctx] = Entry{std::chrono::steady_clock::now(), false};
+}
+
+void DaemonService::UploadWatchdog::touch(grpc::ServerContext* ctx) {
+  std::lock_guard lock(mu_);
+  if (auto it = uploads_.find(ctx); it != uploads_.end()) {
+    it->second.last = std::chrono::steady_clock::now();
+  }
+}
+
+void DaemonService::UploadWatchdog::remove(grpc::ServerContext* ctx) {
+  std::lock_guard lock(mu_);
+  uploads_.erase(ctx);
+}
+
+bool DaemonService::UploadWatchdog::expired(grpc::ServerContext* ctx) {
+  std::lock_guard lock(mu_);
+  auto it = uploads_.find(ctx);
+  return it != uploads_.end() && it->second.expired;
+}
+
+void DaemonService::UploadWatchdog::run() {
+  // Checking four times per timeout cuts an idle upload within 1.25
+  // timeouts; once a second is enough for long ones.
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      timeout_ / 4, std::chrono::milliseconds{10}, std::chrono::milliseconds{1000});
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [ctx, entry] : uploads_) {
+      if (entry.expired || now - entry.last < timeout_) continue;
+      entry.expired = true;
+      spdlog::warn("api UploadBlob received nothing for {} ms; cancelling it, nothing is stored",
+                   timeout_.count());
+      // Safe: the handler removes its entry, under mu_, before the context
+      // goes away.
+      ctx->TryCancel();
+    }
+  }
+}
+
+grpc::Status DaemonService::authorize(const grpc::ServerContextBase* ctx) const {
   if (!token_) return grpc::Status::OK;
   const auto& metadata = ctx->client_metadata();
   auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
@@ -221,13 +307,37 @@ grpc::Status DaemonService::UploadBlob(grpc::ServerContext* ctx,
                                        grpc::ServerReader<v1::UploadBlobRequest>* reader,
                                        v1::BlobInfo* reply) {
   if (auto a = authorize(ctx); !a.ok()) return a;
+  Slot slot(uploads_open_, limits_.max_uploads);
+  if (!slot.taken()) return too_many("UploadBlob", "blob uploads", limits_.max_uploads);
+  watchdog_.add(ctx);
+  struct Unwatch {
+    UploadWatchdog& w;
+    grpc::ServerContext* c;
+    ~Unwatch() { w.remove(c); }
+  } unwatch{watchdog_, ctx};
+  auto cancelled = [&] {
+    if (watchdog_.expired(ctx)) {
+      return grpc::Status{grpc::StatusCode::DEADLINE_EXCEEDED,
+                          fmt::format("the upload sent nothing for {} ms; nothing was stored",
+                                      limits_.upload_idle_timeout.count())};
+    }
+    return grpc::Status{grpc::StatusCode::CANCELLED,
+                        "the upload was cancelled; nothing was stored"};
+  };
+
   v1::UploadBlobRequest msg;
   if (!reader->Read(&msg)) {
-    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the upload was cancelled"};
+    if (ctx->IsCancelled()) return cancelled();
     return {grpc::StatusCode::INVALID_ARGUMENT, std::string(kHeaderFirst)};
   }
+  watchdog_.touch(ctx);
   if (!msg.has_header()) return {grpc::StatusCode::INVALID_ARGUMENT, std::string(kHeaderFirst)};
   const v1::UploadBlobHeader& header = msg.header();
+  if (!header.name().empty()) {
+    auto named = space::validation::check_name(header.name(), "blob name",
+                                               space::SpaceService::kMaxNameBytes);
+    if (!named.ok()) return fail("UploadBlob", named.error());
+  }
   auto space = space_id(header.space());
   if (!space) return fail("UploadBlob", space.error());
   std::optional<std::string> expected;
@@ -238,6 +348,7 @@ grpc::Status DaemonService::UploadBlob(grpc::ServerContext* ctx,
   // From here on, returning early destroys the upload, which discards every
   // byte received so far.
   while (reader->Read(&msg)) {
+    watchdog_.touch(ctx);
     if (msg.part_case() != v1::UploadBlobRequest::kData) {
       return {grpc::StatusCode::INVALID_ARGUMENT,
               "only the first message of UploadBlob may be a header; every later one must be "
@@ -248,7 +359,7 @@ grpc::Status DaemonService::UploadBlob(grpc::ServerContext* ctx,
   }
   if (ctx->IsCancelled()) {
     spdlog::debug("api UploadBlob cancelled after {} bytes; nothing stored", (*upload)->received());
-    return {grpc::StatusCode::CANCELLED, "the upload was cancelled; nothing was stored"};
+    return cancelled();
   }
   auto info = (*upload)->finish();
   if (!info) return fail("UploadBlob", info.error());
@@ -259,6 +370,8 @@ grpc::Status DaemonService::UploadBlob(grpc::ServerContext* ctx,
 grpc::Status DaemonService::ReadBlob(grpc::ServerContext* ctx, const v1::ReadBlobRequest* req,
                                      grpc::ServerWriter<v1::ReadBlobReply>* writer) {
   if (auto a = authorize(ctx); !a.ok()) return a;
+  Slot slot(reads_open_, limits_.max_reads);
+  if (!slot.taken()) return too_many("ReadBlob", "blob reads", limits_.max_reads);
   auto info = blobs_.get(req->cid());
   if (!info) return fail("ReadBlob", info.error());
   const std::uint64_t total = info->size;
@@ -323,31 +436,10 @@ grpc::Status DaemonService::VerifyBlobs(grpc::ServerContext* ctx, const v1::Veri
   return grpc::Status::OK;
 }
 
-grpc::Status DaemonService::WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
-                                        grpc::ServerWriter<v1::Event>* writer) {
-  if (auto a = authorize(ctx); !a.ok()) return a;
-  // `last` is the id of the last event sent; every query asks for ids
-  // above it, so the stream has neither duplicates nor gaps.
-  std::uint64_t last = req->after_id();
-  v1::Event out;
-  while (!ctx->IsCancelled()) {
-    auto batch = events_.list_after(last, kEventBatch);
-    if (!batch) return fail("WatchEvents", batch.error());
-    for (const auto& e : *batch) {
-      out.Clear();
-      to_proto(e, &out);
-      if (!writer->Write(out)) return {grpc::StatusCode::CANCELLED, "the client went away"};
-      last = e.id;
-    }
-    if (batch->size() == kEventBatch) continue;  // more may be stored already
-    if (!req->follow()) return grpc::Status::OK;
-    if (!events_.wait_after(last, std::chrono::steady_clock::now() + kWatchPollInterval)) {
-      return {
-          grpc::StatusCode::UNAVAILABLE,
-          fmt::format("soma-daemon is shutting down; reconnect and resume with after_id={}", last)};
-    }
-  }
-  return {grpc::StatusCode::CANCELLED, "the client cancelled the watch"};
+grpc::ServerWriteReactor<v1::Event>* DaemonService::WatchEvents(grpc::CallbackServerContext* ctx,
+                                                                const v1::WatchEventsRequest* req) {
+  if (auto a = authorize(ctx); !a.ok()) return refused_watch(a);
+  return followers_.watch(*req);
 }
 
 }  // namespace soma::api

@@ -1,12 +1,19 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <unordered_map>
 
+#include "api/event_followers.h"
 #include "blob/blob_store.h"
 #include "soma/api/v1/daemon.grpc.pb.h"
 #include "space/space_service.h"
@@ -23,6 +30,25 @@ struct DaemonInfo {
   std::int64_t started_ms = 0;
 };
 
+// Bounds on long-lived calls, so that no number of them can take the
+// threads short calls need (see Server::kMaxThreads).
+struct ApiLimits {
+  // WatchEvents runs without a thread; this only bounds memory and work.
+  static constexpr std::size_t kDefaultMaxFollowers = EventFollowers::kDefaultMaxFollowers;
+  // UploadBlob and ReadBlob each hold one of the server's threads while
+  // open; together they stay well below the pool.
+  static constexpr std::size_t kDefaultMaxUploads = 8;
+  static constexpr std::size_t kDefaultMaxReads = 8;
+  // An upload that receives nothing for this long is cancelled and
+  // discarded, so an idle client cannot hold a thread forever.
+  static constexpr std::chrono::seconds kDefaultUploadIdleTimeout{60};
+
+  std::size_t max_followers = kDefaultMaxFollowers;
+  std::size_t max_uploads = kDefaultMaxUploads;
+  std::size_t max_reads = kDefaultMaxReads;
+  std::chrono::milliseconds upload_idle_timeout = kDefaultUploadIdleTimeout;
+};
+
 // The gRPC controller of soma.api.v1.Daemon. Each handler checks the API
 // token (when one is configured), decodes the request, calls one service
 // and encodes the answer; the rules live in the services. Service errors
@@ -30,22 +56,18 @@ struct DaemonInfo {
 //
 // Ownership: the services are borrowed and must outlive this object and
 // the server that runs it. Threading: gRPC calls the handlers from its
-// thread pool concurrently; the services are thread-safe and this class
-// holds no mutable state.
-class DaemonService final : public v1::Daemon::Service {
+// thread pool concurrently (WatchEvents from its callback threads); the
+// services are thread-safe and the counters and watchdog here are guarded.
+// The gRPC server must be shut down before this object is destroyed.
+class DaemonService final : public v1::Daemon::WithCallbackMethod_WatchEvents<v1::Daemon::Service> {
  public:
   // The most blob bytes in one ReadBlob message: one chunk of the store.
   static constexpr std::size_t kReadMessageBytes = 256 * 1024;
-  // Events sent per replay query; also bounds what one WatchEvents call
-  // holds in memory at a time.
-  static constexpr std::size_t kEventBatch = 256;
-  // How long a following WatchEvents waits for news before it looks again
-  // whether the client left or the daemon is stopping.
-  static constexpr std::chrono::milliseconds kWatchPollInterval{500};
 
   // `token`: when set, every call must carry `authorization: Bearer <token>`.
   DaemonService(space::SpaceService& spaces, blob::BlobStore& blobs, store::EventLog& events,
-                DaemonInfo info, std::optional<std::string> token);
+                DaemonInfo info, std::optional<std::string> token, ApiLimits limits = {});
+  ~DaemonService() override;
 
   grpc::Status Status(grpc::ServerContext* ctx, const v1::StatusRequest* req,
                       v1::StatusReply* reply) override;
@@ -86,12 +108,14 @@ class DaemonService final : public v1::Daemon::Service {
 
   // The first message must be the header. Data messages go to the upload
   // as they arrive; the blob is stored when the client half-closes. If the
-  // client cancels or the call fails, the unfinished upload is discarded.
+  // client cancels, the call fails or nothing arrives for
+  // upload_idle_timeout, the unfinished upload is discarded. Beyond
+  // max_uploads open uploads, RESOURCE_EXHAUSTED.
   grpc::Status UploadBlob(grpc::ServerContext* ctx,
                           grpc::ServerReader<v1::UploadBlobRequest>* reader,
                           v1::BlobInfo* reply) override;
   // Streams verified pieces of at most kReadMessageBytes; stops when the
-  // client cancels.
+  // client cancels. Beyond max_reads open reads, RESOURCE_EXHAUSTED.
   grpc::Status ReadBlob(grpc::ServerContext* ctx, const v1::ReadBlobRequest* req,
                         grpc::ServerWriter<v1::ReadBlobReply>* writer) override;
   grpc::Status GetBlob(grpc::ServerContext* ctx, const v1::GetBlobRequest* req,
@@ -102,13 +126,39 @@ class DaemonService final : public v1::Daemon::Service {
                            v1::VerifyBlobsReply* reply) override;
 
   // Replays events with id > after_id in batches; with follow, then waits
-  // for new ones until the client cancels or the event log shuts down
-  // (UNAVAILABLE, so the client knows to reconnect and resume).
-  grpc::Status WatchEvents(grpc::ServerContext* ctx, const v1::WatchEventsRequest* req,
-                           grpc::ServerWriter<v1::Event>* writer) override;
+  // (holding no thread) for new ones until the client cancels or the event
+  // log shuts down (UNAVAILABLE, so the client knows to reconnect and
+  // resume). Beyond max_followers open watches, RESOURCE_EXHAUSTED.
+  grpc::ServerWriteReactor<v1::Event>* WatchEvents(grpc::CallbackServerContext* ctx,
+                                                   const v1::WatchEventsRequest* req) override;
 
  private:
-  grpc::Status authorize(const grpc::ServerContext* ctx) const;
+  // Cancels uploads that have received nothing for the idle timeout.
+  class UploadWatchdog {
+   public:
+    explicit UploadWatchdog(std::chrono::milliseconds timeout);
+    ~UploadWatchdog();
+    void add(grpc::ServerContext* ctx);
+    void touch(grpc::ServerContext* ctx);
+    void remove(grpc::ServerContext* ctx);
+    // True when the watchdog cancelled `ctx`.
+    bool expired(grpc::ServerContext* ctx);
+
+   private:
+    void run();
+    const std::chrono::milliseconds timeout_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    struct Entry {
+      std::chrono::steady_clock::time_point last;
+      bool expired = false;
+    };
+    std::unordered_map<grpc::ServerContext*, Entry> uploads_;
+    bool stop_ = false;
+    std::thread thread_;
+  };
+
+  grpc::Status authorize(const grpc::ServerContextBase* ctx) const;
   // Resolves a space given by id or unique name to its id.
   core::Result<std::string> space_id(const std::string& space);
 
@@ -117,6 +167,11 @@ class DaemonService final : public v1::Daemon::Service {
   store::EventLog& events_;
   const DaemonInfo info_;
   const std::optional<std::string> token_;
+  const ApiLimits limits_;
+  EventFollowers followers_;
+  std::atomic<std::size_t> uploads_open_{0};
+  std::atomic<std::size_t> reads_open_{0};
+  UploadWatchdog watchdog_;
 };
 
 }  // namespace soma::api

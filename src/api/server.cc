@@ -1,5 +1,6 @@
 #include "api/server.h"
 
+#include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
@@ -9,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <utility>
 
@@ -26,9 +29,16 @@ void enable_reflection_once() {
   std::call_once(once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
 }
 
-void remove_socket_file(const std::filesystem::path& socket) {
+// Removes `socket` only if it is still the file this server created.
+void remove_socket_file(const std::filesystem::path& socket, const FileIdentity& ours) {
   struct stat st {};
-  if (lstat(socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(socket.c_str());
+  if (lstat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+  if (FileIdentity{st.st_dev, st.st_ino} != ours) {
+    spdlog::warn("the API socket {} was replaced by another process; leaving it in place",
+                 socket.string());
+    return;
+  }
+  unlink(socket.c_str());
 }
 
 }  // namespace
@@ -36,12 +46,20 @@ void remove_socket_file(const std::filesystem::path& socket) {
 core::Result<std::unique_ptr<Server>> Server::start(const std::filesystem::path& socket,
                                                     DaemonService& service,
                                                     store::EventLog& events) {
+  // gRPC binds a path of its own and unlinks it by name when it stops,
+  // whatever file is there by then. So it gets a name only this process
+  // uses; the public name is a hard link made with link(), which fails if
+  // anything took the path meanwhile. Removing the public name is then ours
+  // alone, and done only while it is still this socket.
+  const std::filesystem::path bound =
+      socket.parent_path() / fmt::format(".{}.{}", socket.filename().string(), getpid());
   SOMA_TRY(check_socket_path(socket));
+  SOMA_TRY(check_socket_path(bound));
   SOMA_TRY(ensure_socket_dir(socket.parent_path()));
   enable_reflection_once();
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket.string(), grpc::InsecureServerCredentials());
+  builder.AddListeningPort("unix:" + bound.string(), grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxReceiveMessageBytes));
   grpc::ResourceQuota quota("soma-daemon-api");
@@ -56,23 +74,46 @@ core::Result<std::unique_ptr<Server>> Server::start(const std::filesystem::path&
     server = builder.BuildAndStart();
   }
   if (!server) {
-    return core::Error::unavailable("cannot listen on the API socket " + socket.string() +
+    return core::Error::unavailable("cannot listen on the API socket " + bound.string() +
                                     " (gRPC logged why above); check that its directory is "
                                     "writable and no other process uses it");
   }
-  auto checked = check_socket_file(socket);
-  if (!checked.ok()) {
+  auto stop_now = [&] {
     server->Shutdown(std::chrono::system_clock::now());
     server->Wait();
-    remove_socket_file(socket);
+  };
+  auto checked = check_socket_file(bound);
+  if (!checked.ok()) {
+    stop_now();
     return checked.take_error();
   }
-  return std::unique_ptr<Server>(new Server(socket, std::move(server), events));
+  if (link(bound.c_str(), socket.c_str()) != 0) {
+    const int err = errno;
+    stop_now();
+    if (err == EEXIST) {
+      return core::Error::exists(fmt::format(
+          "another daemon is listening on {}; stop it or give this one another --socket-dir",
+          socket.string()));
+    }
+    return core::Error::unavailable(
+        fmt::format("cannot create the API socket {}: {}", socket.string(), std::strerror(err)));
+  }
+  unlink(bound.c_str());
+  auto identity = identity_of(socket);
+  if (!identity) {
+    stop_now();
+    return core::Error::unavailable("the API socket " + socket.string() +
+                                    " vanished right after it was created");
+  }
+  return std::unique_ptr<Server>(new Server(socket, *identity, std::move(server), events));
 }
 
-Server::Server(std::filesystem::path socket, std::unique_ptr<grpc::Server> server,
-               store::EventLog& events)
-    : socket_(std::move(socket)), server_(std::move(server)), events_(events) {}
+Server::Server(std::filesystem::path socket, FileIdentity identity,
+               std::unique_ptr<grpc::Server> server, store::EventLog& events)
+    : socket_(std::move(socket)),
+      identity_(identity),
+      server_(std::move(server)),
+      events_(events) {}
 
 Server::~Server() { shutdown(); }
 
@@ -84,7 +125,7 @@ void Server::shutdown() {
   events_.shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server_->Wait();
-  remove_socket_file(socket_);
+  remove_socket_file(socket_, identity_);
   spdlog::debug("api server stopped; removed {}", socket_.string());
 }
 

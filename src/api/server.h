@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "api/socket_guard.h"
 #include "core/error.h"
 #include "space/space_service.h"
 #include "store/event_log.h"
@@ -27,6 +28,8 @@ class Server {
  public:
   // The most threads gRPC may use for calls; a call beyond it is refused
   // with RESOURCE_EXHAUSTED instead of growing the process without bound.
+  // Long calls (uploads, reads) are capped well below it (ApiLimits) and
+  // event watches hold no thread, so short calls always find one.
   static constexpr int kMaxThreads = 32;
   // The largest single request message accepted, checked by gRPC before it
   // allocates the message: a PutDocument whose text and structure are both
@@ -39,11 +42,13 @@ class Server {
   static constexpr std::chrono::seconds kShutdownGrace{2};
 
   // Checks the socket path and directory (see socket_guard.h), then listens
-  // on `socket` with a umask of 0177 and confirms the socket file came out
-  // with mode 0600. An existing file at `socket` must have been cleared with
-  // remove_stale_socket first. Fails with kPermissionDenied for loose
-  // permissions, kInvalidArgument for an unusable path, kUnavailable when
-  // gRPC cannot listen.
+  // on a name private to this process with a umask of 0177, confirms the
+  // socket file came out with mode 0600 and links it to `socket`. An
+  // existing file at `socket` must have been cleared with
+  // remove_stale_socket first; one that appears meanwhile is
+  // kAlreadyExists. Fails with kPermissionDenied for loose permissions,
+  // kInvalidArgument for an unusable path, kUnavailable when gRPC cannot
+  // listen.
   static core::Result<std::unique_ptr<Server>> start(const std::filesystem::path& socket,
                                                      DaemonService& service,
                                                      store::EventLog& events);
@@ -53,16 +58,19 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Ends watch streams, stops accepting calls, waits up to kShutdownGrace
-  // for calls in flight, then removes the socket file. Idempotent.
+  // for calls in flight, then removes the socket file if it is still the
+  // one this server created (not one another daemon made at the same path
+  // since). Idempotent.
   void shutdown();
 
   const std::filesystem::path& socket() const { return socket_; }
 
  private:
-  Server(std::filesystem::path socket, std::unique_ptr<grpc::Server> server,
+  Server(std::filesystem::path socket, FileIdentity identity, std::unique_ptr<grpc::Server> server,
          store::EventLog& events);
 
   std::filesystem::path socket_;
+  FileIdentity identity_;
   std::unique_ptr<grpc::Server> server_;
   store::EventLog& events_;
   bool stopped_ = false;

@@ -1,6 +1,7 @@
 #include "api/socket_guard.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -103,11 +104,41 @@ core::Status remove_stale_socket(const std::filesystem::path& socket) {
         fmt::format("{} exists and is not a socket; move it away so the daemon can listen there",
                     socket.string()));
   }
+  if (socket_is_live(socket)) {
+    return core::Error::exists(fmt::format(
+        "another daemon is listening on {}; stop it or give this one another --socket-dir",
+        socket.string()));
+  }
   if (unlink(socket.c_str()) != 0 && errno != ENOENT) {
     return core::Error::denied(
         fmt::format("cannot remove the stale socket {}: {}", socket.string(), errno_text(errno)));
   }
   return {};
+}
+
+bool socket_is_live(const std::filesystem::path& socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string p = socket.string();
+  if (p.size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // A listening socket accepts (or queues) the connection; a leftover file
+  // gives ECONNREFUSED.
+  int rc = 0;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  } while (rc != 0 && errno == EINTR);
+  const bool live = rc == 0 || errno == EAGAIN;
+  ::close(fd);
+  return live;
+}
+
+std::optional<FileIdentity> identity_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileIdentity{st.st_dev, st.st_ino};
 }
 
 core::Status check_socket_file(const std::filesystem::path& socket) {

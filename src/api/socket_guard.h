@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "core/error.h"
 
@@ -24,10 +25,24 @@ core::Status ensure_socket_dir(const std::filesystem::path& dir);
 core::Status check_socket_path(const std::filesystem::path& socket);
 
 // Removes a socket file left by a daemon that did not shut down cleanly.
-// Only call while holding the data dir lock, so the socket cannot belong to
-// a live daemon. Something that is not a socket is left alone and reported
-// as kFailedPrecondition.
+// The data dir lock does not cover the socket (another data dir may share
+// the socket dir), so it first connects: when something answers, the
+// socket is live and is left alone, kAlreadyExists ("another daemon is
+// listening on PATH"). Something that is not a socket is left alone and
+// reported as kFailedPrecondition.
 core::Status remove_stale_socket(const std::filesystem::path& socket);
+
+// True when a process accepts connections on the Unix socket `socket`.
+bool socket_is_live(const std::filesystem::path& socket);
+
+// Which file a path is: st_dev and st_ino, to tell our socket from another
+// created at the same path later.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+std::optional<FileIdentity> identity_of(const std::filesystem::path& path);
 
 // Confirms that the listening socket is a socket owned by us with mode 0600.
 core::Status check_socket_file(const std::filesystem::path& socket);

@@ -1,6 +1,12 @@
 #include "notes/exporter.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +28,9 @@ using core::Status;
 // Page trees deeper than this are flattened into their deepest folder.
 constexpr int kMaxExportDepth = 128;
 constexpr std::string_view kBlobScheme = "soma:blob/";
+// Where a blob a note links to without a recorded file name is written,
+// beside the note.
+constexpr std::string_view kDerivedBlobFolder = "_blobs";
 
 std::string join(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
@@ -119,6 +128,84 @@ bool is_cid_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i <= path.size()) {
+    std::size_t slash = path.find('/', i);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > i) parts.emplace_back(path.substr(i, slash - i));
+    i = slash + 1;
+  }
+  return parts;
+}
+
+std::string parent_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
+}
+
+std::string name_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+// `path` as seen from folder `from`, both relative to the export folder.
+std::string relative_to(const std::string& from, const std::string& path) {
+  auto a = split_path(from);
+  auto b = split_path(path);
+  std::size_t common = 0;
+  while (common < a.size() && common + 1 < b.size() && a[common] == b[common]) ++common;
+  std::string out;
+  for (std::size_t i = common; i < a.size(); ++i) out += "../";
+  for (std::size_t i = common; i < b.size(); ++i) out += (i > common ? "/" : "") + b[i];
+  return out;
+}
+
+// A relative path made safe as a Markdown link destination: bytes that
+// would end or change the destination are percent-encoded.
+std::string link_destination(std::string_view path) {
+  static constexpr std::string_view kEncode = " ()<>[]\\\"'%`*#?&";
+  std::string out;
+  for (char c : path) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F || kEncode.find(c) != std::string_view::npos) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The longest prefix of `text` of at most `max` bytes that ends between
+// UTF-8 sequences.
+std::string utf8_prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
+// Splits "name.ext" into its stem and extension (with the dot); a leading
+// dot or an implausibly long "extension" is part of the stem.
+std::pair<std::string, std::string> split_extension(const std::string& name) {
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || name.size() - dot > 32) return {name, ""};
+  return {name.substr(0, dot), name.substr(dot)};
+}
+
+// `stem` + `ext` cut to at most kMaxNameBytes, the stem shortened first.
+std::string fit_name(const std::string& stem, const std::string& ext) {
+  if (stem.size() + ext.size() <= kMaxNameBytes) return stem + ext;
+  std::string cut = utf8_prefix(stem, kMaxNameBytes - ext.size());
+  if (cut.empty()) cut = "untitled";
+  return cut + ext;
+}
+
 class Planner {
  public:
   explicit Planner(const SpaceSnapshot& space) : space_(space) {}
@@ -146,9 +233,13 @@ class Planner {
       std::string dir;
       if (auto it = page_dirs_.find(attachment.page_id); it != page_dirs_.end()) dir = it->second;
       std::string name = unique_name(dir, file_name_from(attachment.name));
-      add_file(join(dir, name), true, {}, attachment.cid, attachment.size);
+      std::string path = join(dir, name);
+      add_file(path, true, {}, attachment.cid, attachment.size);
+      attachment_paths_.emplace(attachment.cid, path);
       ++plan_.attachments;
     }
+    // Notes last: a link with no recorded href may point at an attachment.
+    for (const auto& note : pending_notes_) write_note(note);
     for (const auto& link : pending_links_) place_blob(link);
 
     // Every file's folders exist, and no path is both a folder and a file.
@@ -162,7 +253,7 @@ class Planner {
     plan_.dirs.assign(dirs.begin(), dirs.end());
     for (auto& [path, file] : files_) {
       if (dirs.count(path) > 0) {
-        plan_.problems.push_back({path, "a folder of the same name is exported; file not written"});
+        left_out(path, "a folder of the same name is exported; file not written");
         continue;
       }
       plan_.files.push_back(std::move(file));
@@ -176,20 +267,42 @@ class Planner {
     std::string note_dir;
     RecordedLink link;
   };
+  struct PendingNote {
+    const SpacePage* page = nullptr;
+    std::string path;
+    std::string dir;
+    std::vector<RecordedLink> links;
+  };
 
+  void notice(const std::string& path, std::string reason) {
+    plan_.problems.push_back(
+        {printable(path), std::move(reason), ImportProblem::Severity::kNotice});
+  }
+  void left_out(const std::string& path, std::string reason) {
+    plan_.problems.push_back(
+        {printable(path), std::move(reason), ImportProblem::Severity::kLeftOut});
+  }
+
+  // A name for `wanted` in `dir` that no other file there has and that a
+  // file system takes (at most kMaxNameBytes, extension kept).
   std::string unique_name(const std::string& dir, const std::string& wanted) {
     auto& used = used_[dir];
-    if (used.insert(wanted).second) return wanted;
-    auto dot = wanted.rfind('.');
-    std::string stem = (dot == std::string::npos || dot == 0) ? wanted : wanted.substr(0, dot);
-    std::string ext = (dot == std::string::npos || dot == 0) ? "" : wanted.substr(dot);
+    auto [stem, ext] = split_extension(wanted);
+    std::string fitted = fit_name(stem, ext);
+    if (fitted != wanted) {
+      notice(join(dir, wanted), "the name is longer than " + std::to_string(kMaxNameBytes) +
+                                    " bytes; exported as \"" + printable(fitted) + "\"");
+    }
+    if (used.insert(fitted).second) return fitted;
     for (int n = 2;; ++n) {
-      std::string candidate = stem + " (" + std::to_string(n) + ")" + ext;
+      std::string marker = " (" + std::to_string(n) + ")";
+      std::string candidate = fit_name(
+          utf8_prefix(stem, kMaxNameBytes - std::min(kMaxNameBytes, marker.size() + ext.size())) +
+              marker,
+          ext);
       if (used.insert(candidate).second) {
-        plan_.problems.push_back({join(dir, wanted),
-                                  "another page or attachment has this name; "
-                                  "exported as \"" +
-                                      candidate + "\""});
+        notice(join(dir, fitted), "another page or attachment has this name; exported as \"" +
+                                      printable(candidate) + "\"");
         return candidate;
       }
     }
@@ -237,62 +350,125 @@ class Planner {
 
   void descend(const SpacePage& page, const std::string& path, int depth) {
     if (depth + 1 >= kMaxExportDepth) {
-      plan_.problems.push_back({path, "pages nested deeper than " +
-                                          std::to_string(kMaxExportDepth) +
-                                          " levels are not exported"});
+      left_out(path, "pages nested deeper than " + std::to_string(kMaxExportDepth) +
+                         " levels are not exported");
       return;
     }
     place_children(page.id, path, depth + 1);
   }
 
   void place_note(const SpacePage& page, const std::string& dir) {
+    PendingNote note;
+    note.page = &page;
+    note.dir = dir;
     std::string source_name;
-    std::vector<RecordedLink> links = recorded_links(page.structure, &source_name);
+    note.links = recorded_links(page.structure, &source_name);
     std::string wanted =
         is_plain_file_name(source_name) ? source_name : file_name_from(page.title) + ".md";
-    std::string path = join(dir, unique_name(dir, wanted));
+    note.path = join(dir, unique_name(dir, wanted));
+    // Reserve the path now; the text is written once attachments are placed.
+    add_file(note.path, false, {}, {}, 0);
+    pending_notes_.push_back(std::move(note));
+    ++plan_.notes;
+  }
 
-    // Each soma:blob/<CID> the structure records, in order, gets its href back.
+  // The note's text with every soma:blob/<CID> turned into a relative path
+  // of a file holding that blob.
+  void write_note(const PendingNote& note) {
+    const std::string& in = note.page->text;
+    // Recorded links by CID, in order: an edit may have moved, removed or
+    // repeated links, so their global order means nothing.
+    std::map<std::string, std::deque<std::size_t>> recorded;
+    std::map<std::string, std::size_t> last_recorded;
+    for (std::size_t i = 0; i < note.links.size(); ++i) {
+      recorded[note.links[i].cid].push_back(i);
+      last_recorded[note.links[i].cid] = i;
+    }
+    std::set<std::string> reported;
     std::string text;
-    std::size_t next = 0;
     std::size_t copied = 0;
-    for (std::size_t at = page.text.find(kBlobScheme); at != std::string::npos;
-         at = page.text.find(kBlobScheme, at + 1)) {
+    for (std::size_t at = in.find(kBlobScheme); at != std::string::npos;
+         at = in.find(kBlobScheme, at + 1)) {
       std::size_t end = at + kBlobScheme.size();
-      while (end < page.text.size() && is_cid_char(page.text[end])) ++end;
-      std::string_view cid = std::string_view(page.text).substr(at + kBlobScheme.size(),
-                                                                end - at - kBlobScheme.size());
-      if (next >= links.size() || links[next].cid != cid) continue;
-      text.append(page.text, copied, at - copied);
-      text += links[next].href;
+      while (end < in.size() && is_cid_char(in[end])) ++end;
+      std::string cid = in.substr(at + kBlobScheme.size(), end - at - kBlobScheme.size());
+      if (cid.empty()) continue;
+      const RecordedLink* link = nullptr;
+      if (auto it = recorded.find(cid); it != recorded.end() && !it->second.empty()) {
+        link = &note.links[it->second.front()];
+        it->second.pop_front();
+      } else if (auto last = last_recorded.find(cid); last != last_recorded.end()) {
+        link = &note.links[last->second];  // the same file linked once more
+      }
+      bool held = space_.blobs.count(cid) > 0;
+      std::string replacement;
+      if (link != nullptr) {
+        replacement = link->href;
+        if (held) {
+          pending_links_.push_back({note.path, note.dir, *link});
+        } else if (reported.insert(cid).second) {
+          left_out(note.path, "links to blob " + printable(cid) +
+                                  ", which this space does not hold; the link reads \"" +
+                                  printable(link->href) + "\" again but no file is written");
+        }
+      } else if (!held) {
+        if (reported.insert(cid).second) {
+          notice(note.path, "mentions blob " + printable(cid) +
+                                ", which this space does not hold; left as written");
+        }
+        continue;
+      } else if (auto a = attachment_paths_.find(cid); a != attachment_paths_.end()) {
+        replacement = link_destination(relative_to(note.dir, a->second));
+        if (reported.insert(cid).second) {
+          notice(note.path, "link to blob " + cid +
+                                " has no recorded file name; it now points to the attachment " +
+                                printable(a->second));
+        }
+      } else {
+        std::string rel = std::string(kDerivedBlobFolder) + "/" + cid;
+        std::string path = join(note.dir, rel);
+        if (files_.count(path) == 0) {
+          add_file(path, true, {}, cid, space_.blobs.at(cid));
+          ++plan_.blobs;
+        }
+        replacement = rel;
+        if (reported.insert(cid).second) {
+          notice(note.path, "link to blob " + cid + " has no recorded file name; written as " +
+                                printable(path));
+        }
+      }
+      text.append(in, copied, at - copied);
+      text += replacement;
       copied = end;
-      pending_links_.push_back({path, dir, links[next]});
-      ++next;
       at = end - 1;
     }
-    text.append(page.text, copied, std::string::npos);
-    add_file(path, false, std::move(text), {}, 0);
-    ++plan_.notes;
+    text.append(in, copied, std::string::npos);
+    ExportFile& file = files_.at(note.path);
+    file.size = text.size();
+    file.text = std::move(text);
   }
 
   void place_blob(const PendingBlob& pending) {
     auto path = resolve_inside(pending.note_dir, pending.link.target);
     if (!path) {
-      plan_.problems.push_back(
-          {pending.note_path, "link \"" + printable(pending.link.href) +
-                                  "\" names a place outside the export folder; not written"});
+      left_out(pending.note_path, "link \"" + printable(pending.link.href) +
+                                      "\" names a place outside the export folder; not written");
       return;
     }
     if (auto it = files_.find(*path); it != files_.end()) {
       if (!(it->second.from_blob && it->second.cid == pending.link.cid)) {
-        plan_.problems.push_back({*path,
-                                  "two different files would be written here; kept the "
-                                  "first, linked from " +
-                                      pending.note_path});
+        left_out(*path, "two different files would be written here; kept the first, linked from " +
+                            printable(pending.note_path));
       }
       return;
     }
-    add_file(*path, true, {}, pending.link.cid, 0);
+    std::string name = name_of(*path);
+    if (name.size() > kMaxNameBytes) {
+      left_out(*path, "the file name is longer than " + std::to_string(kMaxNameBytes) +
+                          " bytes; not written");
+      return;
+    }
+    add_file(*path, true, {}, pending.link.cid, space_.blobs.at(pending.link.cid));
     ++plan_.blobs;
   }
 
@@ -305,6 +481,8 @@ class Planner {
   std::set<std::string> dirs_;
   std::map<std::string, ExportFile> files_;
   std::vector<PendingBlob> pending_links_;
+  std::vector<PendingNote> pending_notes_;
+  std::map<std::string, std::string> attachment_paths_;  // CID -> first attachment's path
 };
 
 }  // namespace
@@ -314,43 +492,122 @@ ExportPlan plan_export(const SpaceSnapshot& space) { return Planner(space).run()
 Status check_export_target(const fs::path& target) {
   std::error_code ec;
   auto st = fs::symlink_status(target, ec);
-  if (ec || !fs::exists(st)) return {};
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return {};
+    if (ec == std::errc::not_a_directory) {
+      return Error::invalid("cannot export to " + target.string() +
+                            ": a part of that path is a file, not a folder");
+    }
+    if (ec == std::errc::filename_too_long) {
+      return Error::invalid("cannot export to " + target.string() +
+                            ": the path or one of its names is too long");
+    }
+    return error_from_errno(ec.value(), "cannot export to " + target.string());
+  }
+  if (!fs::exists(st)) return {};
   if (!fs::is_directory(st)) {
     return Error::invalid(target.string() +
                           " exists and is not a folder; export needs an "
                           "empty or new folder");
   }
   fs::directory_iterator it(target, ec);
-  if (ec) return Error::invalid("cannot read " + target.string() + ": " + ec.message());
+  if (ec) return error_from_errno(ec.value(), "cannot read " + target.string());
   if (it != fs::directory_iterator()) {
     return Error::invalid(target.string() + " is not empty; export needs an empty or new folder");
   }
   return {};
 }
 
+namespace {
+
+// The folder `rel` under `root`, opened one name at a time (no symbolic
+// link followed), so its path length does not matter.
+Result<UniqueFd> open_folder(int root, const std::string& rel) {
+  UniqueFd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+  if (!dir.valid()) return error_from_errno(errno, "cannot duplicate a descriptor");
+  for (const auto& part : split_path(rel)) {
+    UniqueFd next(
+        ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) return error_from_errno(errno, "cannot open folder " + printable(part));
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+}  // namespace
+
 Result<ExportResult> write_export(const ExportPlan& plan, const fs::path& target,
                                   BlobSource& blobs) {
   SOMA_TRY(check_export_target(target));
   std::error_code ec;
   fs::create_directories(target, ec);
-  if (ec) return Error::denied("cannot create " + target.string() + ": " + ec.message());
-
-  for (const auto& dir : plan.dirs) {
-    fs::create_directory(target / dir, ec);
-    if (ec) return Error::denied("cannot create " + (target / dir).string() + ": " + ec.message());
-  }
+  if (ec) return error_from_errno(ec.value(), "cannot create " + target.string());
+  UniqueFd root(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return error_from_errno(errno, "cannot open " + target.string());
 
   ExportResult result;
-  for (const auto& file : plan.files) {
-    auto out = AtomicFile::create(target / file.path);
-    if (!out) return out.take_error();
-    if (file.from_blob) {
-      SOMA_TRY(
-          blobs.read(file.cid, file.size, [&](core::ByteView chunk) { return out->write(chunk); }));
-    } else {
-      SOMA_TRY(out->write(core::as_bytes(file.text)));
+  auto report = [&](const std::string& path, std::string reason) {
+    result.problems.push_back(
+        {printable(path), std::move(reason), ImportProblem::Severity::kLeftOut});
+  };
+  // Folders that could not be made; nothing under them is tried again.
+  std::set<std::string> failed;
+  auto under_failed = [&](const std::string& path) -> std::optional<std::string> {
+    for (std::string p = parent_of(path); !p.empty(); p = parent_of(p)) {
+      if (failed.count(p) > 0) return p;
     }
-    SOMA_TRY(out->commit());
+    return std::nullopt;
+  };
+
+  for (const auto& dir : plan.dirs) {
+    if (under_failed(dir)) {
+      failed.insert(dir);
+      continue;
+    }
+    auto parent = open_folder(root.get(), parent_of(dir));
+    Status made = parent ? Status() : Status(parent.error());
+    if (made.ok() && ::mkdirat(parent->get(), name_of(dir).c_str(), 0755) != 0) {
+      made = error_from_errno(errno, "cannot create this folder");
+    }
+    if (!made.ok()) {
+      failed.insert(dir);
+      report(dir, made.error().message + "; nothing in it is written");
+    }
+  }
+
+  for (const auto& file : plan.files) {
+    if (under_failed(file.path)) continue;  // reported with its folder
+    auto parent = open_folder(root.get(), parent_of(file.path));
+    if (!parent) {
+      report(file.path, parent.error().message + "; not written");
+      continue;
+    }
+    auto out = AtomicFile::create_at(parent->get(), name_of(file.path), printable(file.path));
+    if (!out) {
+      report(file.path, out.error().message + "; not written");
+      continue;
+    }
+    Status written;
+    if (file.from_blob) {
+      written =
+          blobs.read(file.cid, file.size, [&](core::ByteView chunk) { return out->write(chunk); });
+      // Without the daemon no other blob can be read either.
+      if (!written.ok() && written.error().code == core::ErrorCode::kUnavailable) {
+        return written.take_error();
+      }
+      if (!written.ok()) {
+        report(file.path, "blob " + file.cid + " could not be read: " + written.error().message +
+                              "; not written");
+        continue;
+      }
+    } else {
+      written = out->write(core::as_bytes(file.text));
+    }
+    if (written.ok()) written = out->commit();
+    if (!written.ok()) {
+      report(file.path, written.error().message + "; not written");
+      continue;
+    }
     ++result.files;
     result.bytes += out->written();
   }

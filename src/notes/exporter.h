@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "notes/importer.h"
 
 namespace soma::notes {
 
@@ -31,6 +33,9 @@ struct SpaceAttachment {
 struct SpaceSnapshot {
   std::vector<SpacePage> pages;
   std::vector<SpaceAttachment> attachments;
+  // Every blob the space holds, CID -> size. A soma:blob/<CID> in a note
+  // whose CID is missing here is reported and no file is written for it.
+  std::map<std::string, std::uint64_t> blobs;
 };
 
 // One file of an export: note text, or a blob's bytes.
@@ -42,9 +47,13 @@ struct ExportFile {
   std::uint64_t size = 0;
 };
 
+// Something an export changed (a notice: a name shortened or made unique,
+// a link given a file name of its own) or could not write (left out), with
+// the same split as an import's problems.
 struct ExportProblem {
   std::string path;
   std::string reason;
+  ImportProblem::Severity severity = ImportProblem::Severity::kLeftOut;
 };
 
 struct ExportPlan {
@@ -58,11 +67,16 @@ struct ExportPlan {
 };
 
 // Lays a space out as a folder tree: folder pages become folders, notes
-// `<source_name>` (else `<title>.md`) with every soma:blob/<CID> link the
-// structure records turned back into its original href, each linked blob
-// at the path its href names (only inside the export folder), and
-// attachments beside their page. Names that clash or cannot be file names
-// are changed and reported. Pure function.
+// `<source_name>` (else `<title>.md`), attachments files beside their page.
+// Every soma:blob/<CID> in a note's text becomes a relative path to a file
+// holding that blob: the href the structure records for that CID (matched
+// by CID, in order among the links to the same CID) with the blob written
+// where it points (only inside the export folder); else the exported
+// attachment with that CID; else `_blobs/<CID>` beside the note. A CID the
+// space does not hold is reported and left as written (or its recorded
+// href restored). Names that clash, cannot be file names or are longer than
+// kMaxNameBytes are changed (keeping the extension) and reported as
+// notices. Pure function.
 ExportPlan plan_export(const SpaceSnapshot& space);
 
 // Succeeds when `target` does not exist or is an empty folder; otherwise
@@ -80,10 +94,17 @@ class BlobSource {
 struct ExportResult {
   std::size_t files = 0;
   std::uint64_t bytes = 0;
+  std::vector<ExportProblem> problems;  // files and folders that could not be written
 };
 
 // Writes `plan` under `target` (created when missing; must be empty), each
-// file through a temporary name and a rename. Stops at the first error.
+// file through a temporary name and a rename, every path reached from a
+// folder descriptor so deep trees never meet PATH_MAX. A file or folder
+// that cannot be written is reported in the result and the rest is
+// written. Errors only when `target` itself cannot be used (kInvalidArgument
+// when it or a parent is not a folder or its name is too long,
+// kPermissionDenied for EACCES/EPERM) or when `blobs` reports the daemon
+// unreachable (kUnavailable).
 core::Result<ExportResult> write_export(const ExportPlan& plan, const std::filesystem::path& target,
                                         BlobSource& blobs);
 

@@ -170,26 +170,65 @@ Status read_chunks(int fd, std::size_t chunk, const std::function<Status(core::B
   }
 }
 
+Error error_from_errno(int err, const std::string& what) {
+  std::string message = what + ": " + errno_text(err);
+  switch (err) {
+    case EACCES:
+    case EPERM:
+      return Error::denied(std::move(message));
+    case ENOTDIR:
+    case ENAMETOOLONG:
+    case ELOOP:
+    case EINVAL:
+      return Error::invalid(std::move(message));
+    case ENOENT:
+      return Error::not_found(std::move(message));
+    case EEXIST:
+      return Error::exists(std::move(message));
+    case ENOSPC:
+    case EDQUOT:
+      return Error::exhausted(std::move(message));
+    default:
+      return Error::internal(std::move(message));
+  }
+}
+
 Result<AtomicFile> AtomicFile::create(const fs::path& target, bool replace) {
-  struct stat st {};
-  if (!replace && ::lstat(target.c_str(), &st) == 0) {
-    return Error::exists(target.string() + " already exists");
-  }
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    fs::path temp = dir / ("." + target.filename().string() + ".soma-" + random_suffix() + ".tmp");
-    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (fd.valid()) return AtomicFile(target, temp, std::move(fd), replace);
-    if (errno != EEXIST) {
-      return Error::denied("cannot create a file in " + dir.string() + ": " + errno_text(errno));
-    }
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return error_from_errno(errno, "cannot open folder " + dir.string());
+  return create_at(dir_fd.get(), target.filename().string(), target.string(), replace);
+}
+
+Result<AtomicFile> AtomicFile::create_at(int dir_fd, const std::string& name, std::string display,
+                                         bool replace) {
+  struct stat st {};
+  if (!replace && ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    return Error::exists(display + " already exists");
   }
-  return Error::internal("cannot find a free temporary name in " + dir.string());
+  UniqueFd dir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+  if (!dir.valid()) return Error::internal("cannot duplicate a descriptor: " + errno_text(errno));
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    // The temporary name carries the target's name when that still fits.
+    std::string suffix = ".soma-" + random_suffix() + ".tmp";
+    std::string temp = "." + name + suffix;
+    if (temp.size() > kMaxNameBytes) temp = suffix;
+    UniqueFd fd(::openat(dir.get(), temp.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (fd.valid()) {
+      return AtomicFile(std::move(dir), name, std::move(temp), std::move(display), std::move(fd),
+                        replace);
+    }
+    if (errno != EEXIST) return error_from_errno(errno, "cannot create " + display);
+  }
+  return Error::internal("cannot find a free temporary name beside " + display);
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
-    : target_(std::move(other.target_)),
+    : dir_(std::move(other.dir_)),
+      name_(std::move(other.name_)),
       temp_(std::move(other.temp_)),
+      display_(std::move(other.display_)),
       fd_(std::move(other.fd_)),
       replace_(other.replace_),
       committed_(other.committed_),
@@ -198,7 +237,7 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
 }
 
 AtomicFile::~AtomicFile() {
-  if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+  if (!committed_ && !temp_.empty() && dir_.valid()) ::unlinkat(dir_.get(), temp_.c_str(), 0);
 }
 
 Status AtomicFile::write(core::ByteView data) {
@@ -207,7 +246,7 @@ Status AtomicFile::write(core::ByteView data) {
     ssize_t n = ::write(fd_.get(), data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error::exhausted("cannot write " + target_.string() + ": " + errno_text(errno));
+      return Error::exhausted("cannot write " + display_ + ": " + errno_text(errno));
     }
     done += static_cast<std::size_t>(n);
   }
@@ -218,23 +257,24 @@ Status AtomicFile::write(core::ByteView data) {
 Status AtomicFile::commit() {
   if (committed_) return Error::internal("file committed twice");
   if (::fsync(fd_.get()) != 0) {
-    return Error::exhausted("cannot sync " + target_.string() + ": " + errno_text(errno));
+    return Error::exhausted("cannot sync " + display_ + ": " + errno_text(errno));
   }
   fd_ = UniqueFd();
+  int dir = dir_.get();
   if (replace_) {
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-      return Error::denied("cannot rename into " + target_.string() + ": " + errno_text(errno));
+    if (::renameat(dir, temp_.c_str(), dir, name_.c_str()) != 0) {
+      return error_from_errno(errno, "cannot rename into " + display_);
     }
   } else {
     // Never replace a file that appeared meanwhile.
-    if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) != 0) {
+    if (::renameat2(dir, temp_.c_str(), dir, name_.c_str(), RENAME_NOREPLACE) != 0) {
       int err = errno;
-      if (err == EEXIST) return Error::exists(target_.string() + " already exists");
+      if (err == EEXIST) return Error::exists(display_ + " already exists");
       struct stat st {};
       bool unsupported = err == EINVAL || err == ENOSYS;
-      if (!unsupported || ::lstat(target_.c_str(), &st) == 0 ||
-          ::rename(temp_.c_str(), target_.c_str()) != 0) {
-        return Error::denied("cannot create " + target_.string() + ": " + errno_text(err));
+      if (!unsupported || ::fstatat(dir, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+          ::renameat(dir, temp_.c_str(), dir, name_.c_str()) != 0) {
+        return error_from_errno(err, "cannot create " + display_);
       }
     }
   }

@@ -67,6 +67,15 @@ class SourceFolder {
   UniqueFd root_fd_;
 };
 
+// The longest file name (one path component) Linux file systems take.
+constexpr std::size_t kMaxNameBytes = 255;
+
+// `err` (an errno value) as an error saying what failed: EACCES/EPERM
+// kPermissionDenied; ENOTDIR, ENAMETOOLONG, ELOOP, EINVAL kInvalidArgument;
+// ENOENT kNotFound; EEXIST kAlreadyExists; ENOSPC/EDQUOT kResourceExhausted;
+// anything else kInternal. The message is "<what>: <strerror>".
+core::Error error_from_errno(int err, const std::string& what);
+
 // A file written under a temporary name beside its target and renamed into
 // place by commit(), so the target is never seen half-written. Destroying
 // it uncommitted removes the temporary file. Not thread-safe.
@@ -74,6 +83,11 @@ class AtomicFile {
  public:
   // Fails with kAlreadyExists when `target` exists and `replace` is false.
   static core::Result<AtomicFile> create(const std::filesystem::path& target, bool replace = false);
+  // The same for file `name` in the folder open as `dir_fd` (borrowed: it
+  // is duplicated); `display` names the file in messages. Works whatever
+  // the length of the folder's path.
+  static core::Result<AtomicFile> create_at(int dir_fd, const std::string& name,
+                                            std::string display, bool replace = false);
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
   AtomicFile(const AtomicFile&) = delete;
@@ -86,11 +100,19 @@ class AtomicFile {
   std::uint64_t written() const { return written_; }
 
  private:
-  AtomicFile(std::filesystem::path target, std::filesystem::path temp, UniqueFd fd, bool replace)
-      : target_(std::move(target)), temp_(std::move(temp)), fd_(std::move(fd)), replace_(replace) {}
+  AtomicFile(UniqueFd dir, std::string name, std::string temp, std::string display, UniqueFd fd,
+             bool replace)
+      : dir_(std::move(dir)),
+        name_(std::move(name)),
+        temp_(std::move(temp)),
+        display_(std::move(display)),
+        fd_(std::move(fd)),
+        replace_(replace) {}
 
-  std::filesystem::path target_;
-  std::filesystem::path temp_;
+  UniqueFd dir_;
+  std::string name_;
+  std::string temp_;
+  std::string display_;
   UniqueFd fd_;
   bool replace_ = false;
   bool committed_ = false;

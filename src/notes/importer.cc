@@ -143,6 +143,12 @@ class Planner {
         }
         return;
       }
+      if (name.front() == '.' && !limits_.include_hidden) {
+        std::string reason = "hidden, skipped; pass --include-hidden to import it";
+        notice(child, reason);
+        entries_[child] = {Entry::Type::kSkipped, std::move(reason)};
+        continue;
+      }
       if (!is_valid_utf8(name)) {
         skip(child, "the name is not valid UTF-8; rename it to import it");
         continue;

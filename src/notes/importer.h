@@ -18,6 +18,9 @@ struct ImportLimits {
   std::uint64_t max_note_bytes = 16ull << 20;  // larger notes become attachments
   int max_depth = 64;                          // folders deeper are skipped
   std::size_t max_entries = 200000;            // files and folders in total
+  // Names starting with '.' (.git, .DS_Store, editor state) are skipped and
+  // reported as notices unless this is set.
+  bool include_hidden = false;
 };
 
 // Something left out of an import (or imported differently), and why. A

@@ -402,6 +402,9 @@ Status SpaceService::delete_space(const std::string& space) {
 
 Result<Page> SpaceService::create_page(const NewPage& page) {
   SOMA_TRY(validation::check_file_name(page.title, "page title", kMaxNameBytes));
+  if (page.position) {
+    SOMA_TRY(validation::check_position(*page.position, "page position"));
+  }
   auto space = impl_->resolve_space(page.space);
   if (!space) return space.take_error();
 
@@ -512,6 +515,9 @@ Result<Page> SpaceService::get_page(const std::string& page_id) {
 Result<Page> SpaceService::update_page(const PageChange& change) {
   if (change.title) {
     SOMA_TRY(validation::check_file_name(*change.title, "page title", kMaxNameBytes));
+  }
+  if (change.position) {
+    SOMA_TRY(validation::check_position(*change.position, "page position"));
   }
 
   store::PageRecord r;

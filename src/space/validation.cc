@@ -49,6 +49,27 @@ bool is_control(char c) {
   return b < 0x20 || b == 0x7f;
 }
 
+// The code point of the well-formed sequence of `len` bytes at text[i].
+char32_t decode(std::string_view text, std::size_t i, std::size_t len) {
+  const auto b0 = static_cast<std::uint8_t>(text[i]);
+  if (len == 1) return b0;
+  char32_t cp = b0 & (0x7fu >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    cp = (cp << 6) | (static_cast<std::uint8_t>(text[i + k]) & 0x3fu);
+  }
+  return cp;
+}
+
+bool is_bidi_control(char32_t cp) {
+  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// Unicode White_Space, minus the C0 and C1 controls (refused on their own).
+bool is_white_space(char32_t cp) {
+  return cp == 0x20 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+         cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
 }  // namespace
 
 bool is_utf8(std::string_view text, std::size_t* bad_offset) {
@@ -75,13 +96,36 @@ Status check_name(std::string_view value, std::string_view what, std::size_t max
     return Error::invalid(
         fmt::format("{} is not valid UTF-8 (bad byte at offset {}); send it as UTF-8", what, bad));
   }
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (is_control(value[i])) {
+  bool all_space = true;
+  for (std::size_t i = 0; i < value.size();) {
+    const std::size_t len = utf8_sequence_length(value, i);
+    const char32_t cp = decode(value, i, len);
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
       return Error::invalid(fmt::format(
-          "{} contains a control character (byte 0x{:02x} at offset {}); use printable text on "
+          "{} contains a control character (U+{:04X} at byte offset {}); use printable text on "
           "one line",
-          what, static_cast<unsigned>(static_cast<std::uint8_t>(value[i])), i));
+          what, static_cast<std::uint32_t>(cp), i));
     }
+    if (is_bidi_control(cp)) {
+      return Error::invalid(fmt::format(
+          "{} contains a bidirectional formatting character (U+{:04X} at byte offset {}), which "
+          "can disguise a name in listings; remove it",
+          what, static_cast<std::uint32_t>(cp), i));
+    }
+    if (!is_white_space(cp)) all_space = false;
+    i += len;
+  }
+  if (all_space) {
+    return Error::invalid(
+        fmt::format("{} is only white space; give one with visible characters", what));
+  }
+  return {};
+}
+
+Status check_position(std::int64_t value, std::string_view what) {
+  if (value < -kMaxPosition || value > kMaxPosition) {
+    return Error::invalid(fmt::format("{} {} is out of range; positions lie between {} and {}",
+                                      what, value, -kMaxPosition, kMaxPosition));
   }
   return {};
 }

@@ -18,7 +18,7 @@ struct Event {
   std::string kind;
   std::string space_id;
   std::string subject;
-  std::string detail;  // a short summary for people; never content
+  std::string detail;  // a short summary for people; never content nor control characters
 };
 
 // The daemon's persistent, ordered event log. Events are written in the same
@@ -33,11 +33,15 @@ class EventLog {
 
   // Appends inside the caller's open transaction and returns the new id.
   // Call published() after the transaction commits to wake watchers.
+  // Control characters in `detail` (C0, DEL and C1, which terminals act on)
+  // and bytes that are not UTF-8 are stored as U+FFFD, so no name a caller
+  // chose can drive the terminal of whoever reads the log.
   Result<std::uint64_t> append(const std::string& kind, const std::string& space_id,
                                const std::string& subject, const std::string& detail);
   void published();
 
-  // Up to `limit` events with id > after_id, oldest first.
+  // Up to `limit` events with id > after_id, oldest first. Ids are never
+  // above INT64_MAX (SQLite rowids), so a larger after_id gives nothing.
   Result<std::vector<Event>> list_after(std::uint64_t after_id, std::size_t limit);
   std::uint64_t last_id();
 
@@ -45,6 +49,9 @@ class EventLog {
   // or shutdown() is called. Returns false on shutdown.
   bool wait_after(std::uint64_t after_id, std::chrono::steady_clock::time_point deadline);
   void shutdown();
+  bool stopped();
+  // The highest id announced by published(); no database access.
+  std::uint64_t last_published();
 
  private:
   Database& db_;

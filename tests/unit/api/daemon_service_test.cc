@@ -12,10 +12,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/server.h"
@@ -56,7 +58,7 @@ class DaemonApiTest : public ::testing::Test {
   }
 
   // Wires the real services the way soma-daemon does and starts serving.
-  void start(std::optional<std::string> token = std::nullopt) {
+  void start(std::optional<std::string> token = std::nullopt, ApiLimits limits = {}) {
     auto key = crypto::load_or_create_identity(dir_);
     ASSERT_TRUE(key.ok()) << key.error().message;
     peer_id_ = crypto::PeerId::from_public_key(key->public_key()).to_string();
@@ -69,7 +71,7 @@ class DaemonApiTest : public ::testing::Test {
     blobs_ = std::move(*blobs);
     spaces_ = std::make_unique<space::SpaceService>(*db_, *events_, *blobs_, peer_id_);
     DaemonInfo info{peer_id_, "9.8.7", dir_, socket_, 1234};
-    service_ = std::make_unique<DaemonService>(*spaces_, *blobs_, *events_, info, token);
+    service_ = std::make_unique<DaemonService>(*spaces_, *blobs_, *events_, info, token, limits);
     auto server = Server::start(socket_, *service_, *events_);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(*server);
@@ -540,6 +542,183 @@ TEST_F(DaemonApiTest, refuses_to_serve_from_a_socket_dir_with_mode_0755) {
                 " has mode 0755; it must be 0700 and owned by you (chmod 700 " + run.string() +
                 ")");
   EXPECT_FALSE(std::filesystem::exists(socket_));
+}
+
+TEST_F(DaemonApiTest, a_watch_after_an_id_beyond_the_last_returns_nothing_and_keeps_following) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  create_space("first");
+  EXPECT_TRUE(replay(std::uint64_t{1} << 63).empty());
+  EXPECT_TRUE(replay(std::numeric_limits<std::uint64_t>::max()).empty());
+  EXPECT_TRUE(replay(events_->last_id()).empty());
+
+  v1::WatchEventsRequest req;
+  req.set_after_id(std::uint64_t{1} << 63);
+  req.set_follow(true);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(800));
+  auto reader = stub_->WatchEvents(&ctx, req);
+  create_space("second");
+  v1::Event e;
+  EXPECT_FALSE(reader->Read(&e)) << "delivered event " << e.id();
+  // Still following when the deadline ends it: not finished, not replayed.
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(DaemonApiTest, refuses_followers_beyond_the_cap_while_short_calls_still_answer) {
+  ApiLimits limits;
+  limits.max_followers = 40;  // more than the server has threads
+  ASSERT_NO_FATAL_FAILURE(start(std::nullopt, limits));
+  create_space("first");
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Event>>> readers;
+  v1::WatchEventsRequest req;
+  req.set_follow(true);
+  for (std::size_t i = 0; i < limits.max_followers; ++i) {
+    contexts.push_back(context());
+    readers.push_back(stub_->WatchEvents(contexts.back().get(), req));
+    v1::Event e;
+    ASSERT_TRUE(readers.back()->Read(&e)) << "follower " << i;  // it is open on the server
+  }
+  static_assert(40 > Server::kMaxThreads);
+
+  auto ctx = context();
+  auto refused = stub_->WatchEvents(ctx.get(), req);
+  v1::Event e;
+  EXPECT_FALSE(refused->Read(&e));
+  grpc::Status s = refused->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "too many event followers (40); close some");
+
+  v1::StatusReply reply;
+  ctx = context();
+  s = stub_->Status(ctx.get(), v1::StatusRequest{}, &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.space_count(), 1u);
+
+  // Every follower still gets news.
+  create_space("second");
+  for (auto& r : readers) {
+    ASSERT_TRUE(r->Read(&e));
+    EXPECT_EQ(e.kind(), "space.created");
+  }
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& r : readers) r->Finish();
+}
+
+TEST_F(DaemonApiTest, refuses_uploads_beyond_the_cap) {
+  ApiLimits limits;
+  limits.max_uploads = 1;
+  ASSERT_NO_FATAL_FAILURE(start(std::nullopt, limits));
+  v1::Space space = create_space("blobs");
+  v1::BlobInfo info;
+  auto ctx = context();
+  auto open = stub_->UploadBlob(ctx.get(), &info);
+  v1::UploadBlobRequest head;
+  head.mutable_header()->set_space(space.id());
+  head.mutable_header()->set_size(3);
+  ASSERT_TRUE(open->Write(head));
+  // Give the server time to take the upload's place.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  v1::BlobInfo other;
+  grpc::Status s = upload(space.id(), "abc", &other);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "too many blob uploads (1); wait for some to finish and try again");
+
+  v1::UploadBlobRequest data;
+  data.set_data("abc");
+  ASSERT_TRUE(open->Write(data));
+  open->WritesDone();
+  s = open->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(info.size(), 3u);
+  // The place is free again.
+  s = upload(space.id(), "def", &other);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(DaemonApiTest, cancels_an_idle_upload_after_the_timeout_and_stores_nothing) {
+  ApiLimits limits;
+  limits.upload_idle_timeout = std::chrono::milliseconds(300);
+  ASSERT_NO_FATAL_FAILURE(start(std::nullopt, limits));
+  v1::Space space = create_space("blobs");
+  v1::BlobInfo info;
+  auto ctx = context();
+  auto writer = stub_->UploadBlob(ctx.get(), &info);
+  v1::UploadBlobRequest msg;
+  msg.mutable_header()->set_space(space.id());
+  msg.mutable_header()->set_size(1000);
+  ASSERT_TRUE(writer->Write(msg));
+  msg.set_data(std::string(100, 'x'));
+  ASSERT_TRUE(writer->Write(msg));
+
+  const auto before = std::chrono::steady_clock::now();
+  grpc::Status s = writer->Finish();  // without WritesDone: the client just sits there
+  const auto waited = std::chrono::steady_clock::now() - before;
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED) << s.error_message();
+  EXPECT_LT(waited, std::chrono::seconds(3)) << "the idle upload was not cut";
+  EXPECT_EQ(blobs_->blob_count(), 0u);
+  auto ctx2 = context();
+  v1::ListBlobsReply list;
+  ASSERT_TRUE(stub_->ListBlobs(ctx2.get(), v1::ListBlobsRequest{}, &list).ok());
+  EXPECT_EQ(list.blobs_size(), 0);
+}
+
+TEST_F(DaemonApiTest, refuses_blob_names_with_control_or_bidi_characters) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  v1::Space space = create_space("blobs");
+  for (const std::string& name :
+       {std::string("evil\nname"), std::string("bell\a"), std::string("\x1b[31mred"),
+        std::string("a\xe2\x80\xae"
+                    "b")}) {
+    v1::BlobInfo info;
+    auto ctx = context();
+    auto writer = stub_->UploadBlob(ctx.get(), &info);
+    v1::UploadBlobRequest msg;
+    msg.mutable_header()->set_space(space.id());
+    msg.mutable_header()->set_size(3);
+    msg.mutable_header()->set_name(name);
+    writer->Write(msg);
+    msg.set_data("abc");
+    writer->Write(msg);
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+    EXPECT_EQ(s.error_message().rfind("blob name contains", 0), 0u) << s.error_message();
+  }
+  EXPECT_EQ(blobs_->blob_count(), 0u);
+  // An empty name is allowed.
+  v1::BlobInfo info;
+  auto ctx = context();
+  auto writer = stub_->UploadBlob(ctx.get(), &info);
+  v1::UploadBlobRequest msg;
+  msg.mutable_header()->set_space(space.id());
+  msg.mutable_header()->set_size(3);
+  writer->Write(msg);
+  msg.set_data("abc");
+  writer->Write(msg);
+  writer->WritesDone();
+  EXPECT_TRUE(writer->Finish().ok());
+}
+
+TEST_F(DaemonApiTest, event_details_never_carry_control_characters) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto id = events_->append("test.event", "", "subject",
+                            "a\nb\x1b[2Jc\x07\x7f"
+                            "d\xc2\x9b"
+                            "e\xff"
+                            "f \xc3\xbc");
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  events_->published();
+  auto all = replay(0);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].detail(),
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd[2Jc\xef\xbf\xbd\xef\xbf\xbd"
+            "d\xef\xbf\xbd"
+            "e\xef\xbf\xbd"
+            "f \xc3\xbc");
 }
 
 }  // namespace

@@ -231,6 +231,7 @@ SpaceSnapshot snapshot_of(const fs::path& root, const ImportPlan& plan, MapBlobs
     blobs.blobs[cids.back()] = read(root / plan.files[i].rel_path);
   }
   SpaceSnapshot space;
+  for (const auto& [cid, bytes] : blobs.blobs) space.blobs[cid] = bytes.size();
   for (std::size_t i = 0; i < plan.pages.size(); ++i) {
     const auto& page = plan.pages[i];
     SpacePage out;
@@ -296,6 +297,7 @@ TEST(Exporter, restores_the_imported_tree_byte_for_byte) {
   fs::path out = dir.path() / "out";
   auto written = write_export(exported, out, blobs);
   ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_TRUE(written->problems.empty());
   EXPECT_EQ(tree(out), tree(root));
 }
 
@@ -324,13 +326,15 @@ TEST(Exporter, writes_no_blob_outside_the_target_and_renames_clashes) {
   space.pages.push_back({"p3", "p1", "a/b", "note", 1, "one", ""});
   space.pages.push_back({"p4", "p1", "a/b", "note", 2, "two", ""});
   space.attachments.push_back({"p1", "../up.txt", "bafkatt", 3});
+  space.blobs = {{"bafkevil", 1}, {"bafkother", 2}, {"bafkatt", 3}};
 
   ExportPlan plan = plan_export(space);
   std::map<std::string, const ExportFile*> files;
   for (const auto& f : plan.files) files[f.path] = &f;
 
   ASSERT_TRUE(files.count("notes/escape.md"));
-  EXPECT_EQ(files["notes/escape.md"]->text, "![x](../../x.png) soma:blob/bafkother");
+  EXPECT_EQ(files["notes/escape.md"]->text, "![x](../../x.png) _blobs/bafkother");
+  EXPECT_TRUE(files.count("notes/_blobs/bafkother"));
   EXPECT_TRUE(files.count("notes/a_b.md"));
   EXPECT_TRUE(files.count("notes/a_b (2).md"));
   EXPECT_TRUE(files.count("notes/.._up.txt"));
@@ -370,11 +374,50 @@ TEST(Importer, tells_notices_apart_from_files_left_out) {
   EXPECT_EQ(severity_of("n.md"), ImportProblem::Severity::kNotice);
   EXPECT_EQ(severity_of("latin1.md"), ImportProblem::Severity::kNotice);
   EXPECT_EQ(plan.problems.size(), 3u);
-  EXPECT_EQ(std::count_if(plan.problems.begin(), plan.problems.end(),
-                          [](const auto& p) {
-                            return p.severity == ImportProblem::Severity::kLeftOut;
-                          }),
-            1);
+  EXPECT_EQ(
+      std::count_if(plan.problems.begin(), plan.problems.end(),
+                    [](const auto& p) { return p.severity == ImportProblem::Severity::kLeftOut; }),
+      1);
+}
+
+}  // namespace
+}  // namespace soma::notes
+
+namespace soma::notes {
+namespace {
+
+TEST(Importer, skips_hidden_files_and_folders_unless_asked_and_says_so) {
+  TempDir dir;
+  fs::path root = dir.path() / "in";
+  write(root / "n.md", "[cfg](.config.txt)\n");
+  write(root / ".config.txt", "hidden file");
+  write(root / ".git" / "HEAD", "ref: refs/heads/main\n");
+  write(root / ".git" / "notes.md", "# in git\n");
+
+  auto plan = plan_of(root);
+  ASSERT_EQ(plan.pages.size(), 1u);
+  EXPECT_EQ(plan.pages[0].rel_path, "n.md");
+  EXPECT_TRUE(plan.pages[0].links.empty());
+  EXPECT_TRUE(plan.attachments.empty());
+  EXPECT_TRUE(plan.files.empty());
+  EXPECT_TRUE(has_problem(plan, ".git", "--include-hidden"));
+  EXPECT_TRUE(has_problem(plan, ".config.txt", "--include-hidden"));
+  for (const auto& p : plan.problems) {
+    EXPECT_EQ(p.severity, ImportProblem::Severity::kNotice) << p.path << ": " << p.reason;
+  }
+
+  auto folder = SourceFolder::open(root);
+  ASSERT_TRUE(folder.ok());
+  ImportLimits limits;
+  limits.include_hidden = true;
+  auto all = plan_import(*folder, limits);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->problems.empty());
+  EXPECT_NE(find_page(*all, ".git"), nullptr);
+  EXPECT_NE(find_page(*all, ".git/notes.md"), nullptr);
+  ASSERT_EQ(find_page(*all, "n.md")->links.size(), 1u);
+  ASSERT_EQ(all->attachments.size(), 1u);
+  EXPECT_EQ(all->attachments[0].name, "HEAD");
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "space/validation.h"
 #include "space_fixture.h"
 
 namespace soma::space::testing {
@@ -298,6 +300,54 @@ TEST_F(SpaceServiceTest, concurrent_creates_get_distinct_positions) {
   for (const auto& p : *list) positions.insert(p.position);
   EXPECT_EQ(positions.size(), list->size());
   EXPECT_EQ(*positions.rbegin(), kThreads * kEach - 1);
+}
+
+TEST_F(SpaceServiceTest, bounds_positions_so_after_the_last_sibling_always_exists) {
+  Space s = make_space("Bounds");
+  Page top = make_page(s.id, "top", "", validation::kMaxPosition);
+  Page after = make_page(s.id, "after");
+  EXPECT_EQ(top.position, validation::kMaxPosition);
+  EXPECT_EQ(after.position, validation::kMaxPosition + 1);
+
+  NewPage too_high;
+  too_high.space = s.id;
+  too_high.title = "too high";
+  too_high.position = std::numeric_limits<std::int64_t>::max();
+  auto refused = service_->create_page(too_high);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("positions lie between"), std::string::npos)
+      << refused.error().message;
+
+  PageChange low;
+  low.page_id = top.id;
+  low.position = -validation::kMaxPosition - 1;
+  auto moved = service_->update_page(low);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->get_page(top.id)->position, validation::kMaxPosition);
+}
+
+TEST_F(SpaceServiceTest, refuses_blank_and_bidi_spoofing_names_for_spaces_pages_and_attachments) {
+  auto blank = service_->create_space("   ");
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(blank.error().message,
+            "space name is only white space; give one with visible characters");
+
+  Space s = make_space("Names");
+  NewPage spoof;
+  spoof.space = s.id;
+  spoof.title = "report\xe2\x80\xaetxt.exe";
+  auto page = service_->create_page(spoof);
+  ASSERT_FALSE(page.ok());
+  EXPECT_NE(page.error().message.find("page title contains a bidirectional"), std::string::npos)
+      << page.error().message;
+
+  auto renamed = service_->rename_space(s.id, "\xe2\x81\xa6x");
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_EQ(renamed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->get_space(s.id)->name, "Names");
 }
 
 }  // namespace

@@ -106,5 +106,74 @@ TEST(PageKinds, parse_note_and_folder_and_default_to_note) {
   EXPECT_EQ(to_string(PageKind::kNote), "note");
 }
 
+TEST(Names, rejects_names_of_only_white_space) {
+  for (const char* blank : {" ", "   ", "\xc2\xa0", " \xe3\x80\x80 "}) {  // NBSP, ideographic
+    auto s = check_name(blank, "space name", 255);
+    ASSERT_FALSE(s.ok()) << printable(blank);
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(s.error().message,
+              "space name is only white space; give one with visible characters");
+  }
+  EXPECT_TRUE(check_name(" a ", "space name", 255).ok());
+}
+
+TEST(Names, rejects_bidirectional_formatting_characters) {
+  // U+202E RIGHT-TO-LEFT OVERRIDE, U+202A, U+2066 LRI, U+2069 PDI.
+  for (const char* spoof : {"invoice\xe2\x80\xae"
+                            "fdp.exe",
+                            "\xe2\x80\xaa"
+                            "a",
+                            "a\xe2\x81\xa6"
+                            "b",
+                            "a\xe2\x81\xa9"}) {
+    auto s = check_file_name(spoof, "attachment name", 255);
+    ASSERT_FALSE(s.ok()) << printable(spoof);
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.error().message.find("bidirectional formatting character"), std::string::npos)
+        << s.error().message;
+  }
+  auto s = check_name(
+      "invoice\xe2\x80\xae"
+      "fdp.exe",
+      "page title", 255);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message,
+            "page title contains a bidirectional formatting character (U+202E at byte offset 7), "
+            "which can disguise a name in listings; remove it");
+  // Neighbours of the ranges are ordinary characters.
+  EXPECT_TRUE(check_name("a\xe2\x80\xaf"
+                         "b",
+                         "page title", 255)
+                  .ok());  // U+202F
+  EXPECT_TRUE(check_name("a\xe2\x81\xaa"
+                         "b",
+                         "page title", 255)
+                  .ok());  // U+206A
+}
+
+TEST(Names, rejects_c1_control_characters) {
+  auto s = check_name(
+      "a\xc2\x9b"
+      "31m",
+      "blob name", 255);  // U+009B CSI
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message,
+            "blob name contains a control character (U+009B at byte offset 1); use printable "
+            "text on one line");
+}
+
+TEST(Positions, accepts_the_documented_range_and_refuses_beyond_it) {
+  EXPECT_TRUE(check_position(0, "page position").ok());
+  EXPECT_TRUE(check_position(kMaxPosition, "page position").ok());
+  EXPECT_TRUE(check_position(-kMaxPosition, "page position").ok());
+  auto s = check_position(kMaxPosition + 1, "page position");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.error().message,
+            "page position 9007199254740993 is out of range; positions lie between "
+            "-9007199254740992 and 9007199254740992");
+  EXPECT_FALSE(check_position(INT64_MIN, "page position").ok());
+}
+
 }  // namespace
 }  // namespace soma::space::validation
