@@ -17,7 +17,11 @@ pkg_check_modules(CMARK REQUIRED IMPORTED_TARGET libcmark)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(soma_asio INTERFACE)
 target_include_directories(soma_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(soma_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio picks std::aligned_alloc or operator new per translation unit,
+# depending on whether a libstdc++ header came first; once inlined at -O2 the
+# two disagree and memory is freed by the wrong family. One choice for all.
+target_compile_definitions(soma_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                               ASIO_DISABLE_STD_ALIGNED_ALLOC)
 # Asio 1.22 enables co_await under clang only with <experimental/coroutine>,
 # which libstdc++ lacks; clang 14 supports C++20 coroutines through
 # <coroutine>, which Asio then uses (the fuzz build compiles with clang).
