@@ -40,32 +40,10 @@ std::string join(const std::string& dir, const std::string& name) {
 // it would leave the export folder or names no file.
 std::optional<std::string> resolve_inside(const std::string& base, std::string_view path) {
   if (path.empty()) return std::nullopt;
-  std::vector<std::string> parts;
-  auto push = [&](std::string_view text) -> bool {
-    std::size_t i = 0;
-    while (i <= text.size()) {
-      std::size_t slash = text.find('/', i);
-      if (slash == std::string_view::npos) slash = text.size();
-      std::string_view part = text.substr(i, slash - i);
-      i = slash + 1;
-      if (part.empty() || part == ".") continue;
-      if (part == "..") {
-        if (parts.empty()) return false;
-        parts.pop_back();
-        continue;
-      }
-      if (part.find('\0') != std::string_view::npos) return false;
-      parts.emplace_back(part);
-    }
-    return true;
-  };
   // A path starting with '/' is taken from the export folder's root.
-  if (!push(path.front() == '/' ? std::string_view() : base) || !push(path) || parts.empty()) {
-    return std::nullopt;
-  }
-  std::string out;
-  for (const auto& part : parts) out = join(out, part);
-  return out;
+  auto joined = join_lexically(path.front() == '/' ? std::string_view() : base, path);
+  if (!joined || joined->empty()) return std::nullopt;
+  return joined;
 }
 
 // A page title or attachment name made into one safe file name.

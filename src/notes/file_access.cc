@@ -282,4 +282,33 @@ Status AtomicFile::commit() {
   return {};
 }
 
+std::optional<std::string> join_lexically(std::string_view base, std::string_view path) {
+  std::vector<std::string> parts;
+  auto push = [&](std::string_view text) -> bool {
+    std::size_t i = 0;
+    while (i <= text.size()) {
+      std::size_t slash = text.find('/', i);
+      if (slash == std::string_view::npos) slash = text.size();
+      std::string_view part = text.substr(i, slash - i);
+      i = slash + 1;
+      if (part.empty() || part == ".") continue;
+      if (part == "..") {
+        if (parts.empty()) return false;
+        parts.pop_back();
+        continue;
+      }
+      if (part.find('\0') != std::string_view::npos) return false;
+      parts.emplace_back(part);
+    }
+    return true;
+  };
+  if (!push(base) || !push(path)) return std::nullopt;
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += '/';
+    out += part;
+  }
+  return out;
+}
+
 }  // namespace soma::notes

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,11 @@
 #include "core/error.h"
 
 namespace soma::notes {
+
+// `path` taken relative to folder `base`, both '/'-separated and relative to
+// one root, with "." and ".." applied; nullopt when ".." climbs above the
+// root or a part holds a NUL byte. Reads nothing: the check is lexical.
+std::optional<std::string> join_lexically(std::string_view base, std::string_view path);
 
 // An owned file descriptor, closed on destruction.
 class UniqueFd {

@@ -17,36 +17,6 @@ namespace fs = std::filesystem;
 using core::Error;
 using core::Result;
 
-// '/'-joined path of `path` taken relative to folder `base`, with "." and
-// ".." applied; nullopt when ".." climbs above the import folder.
-std::optional<std::string> join_lexically(std::string_view base, std::string_view path) {
-  std::vector<std::string> parts;
-  auto push = [&](std::string_view text) -> bool {
-    std::size_t i = 0;
-    while (i <= text.size()) {
-      std::size_t slash = text.find('/', i);
-      if (slash == std::string_view::npos) slash = text.size();
-      std::string_view part = text.substr(i, slash - i);
-      i = slash + 1;
-      if (part.empty() || part == ".") continue;
-      if (part == "..") {
-        if (parts.empty()) return false;
-        parts.pop_back();
-        continue;
-      }
-      parts.emplace_back(part);
-    }
-    return true;
-  };
-  if (!push(base) || !push(path)) return std::nullopt;
-  std::string out;
-  for (const auto& part : parts) {
-    if (!out.empty()) out += '/';
-    out += part;
-  }
-  return out;
-}
-
 std::string parent_of(std::string_view rel) {
   auto slash = rel.rfind('/');
   return slash == std::string_view::npos ? std::string() : std::string(rel.substr(0, slash));
