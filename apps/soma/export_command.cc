@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "notes/exporter.h"
+#include "problem_report.h"
 #include "transfer.h"
 
 namespace soma::cli {
@@ -80,19 +81,6 @@ int run_export(Context& ctx, const ExportArgs& args) {
 
   std::vector<notes::ExportProblem> problems = plan.problems;
   problems.insert(problems.end(), written->problems.begin(), written->problems.end());
-  auto is_notice = [](const notes::ExportProblem& p) {
-    return p.severity == notes::ImportProblem::Severity::kNotice;
-  };
-  auto notices =
-      static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), is_notice));
-  std::size_t left_out = problems.size() - notices;
-
-  nlohmann::json problem_list = nlohmann::json::array();
-  for (const auto& p : problems) {
-    problem_list.push_back({{"path", p.path},
-                            {"reason", p.reason},
-                            {"severity", is_notice(p) ? "notice" : "left out"}});
-  }
   out.document({{"space", to_json(*space)},
                 {"folders", plan.folders},
                 {"notes", plan.notes},
@@ -100,7 +88,7 @@ int run_export(Context& ctx, const ExportArgs& args) {
                 {"attachments", plan.attachments},
                 {"files", written->files},
                 {"bytes", written->bytes},
-                {"problems", problem_list}});
+                {"problems", problems_json(problems)}});
   out.line("exported space " + space->name() + " to " + args.dir);
   out.line("  folders:     " + std::to_string(plan.folders));
   out.line("  notes:       " + std::to_string(plan.notes));
@@ -108,19 +96,8 @@ int run_export(Context& ctx, const ExportArgs& args) {
   out.line("  attachments: " + std::to_string(plan.attachments));
   out.line("  bytes:       " + format_bytes(written->bytes) + " in " +
            std::to_string(written->files) + " files");
-  out.line("  problems:    " + std::to_string(left_out) + " left out, " + std::to_string(notices) +
-           " notices");
-  for (const auto& p : problems) {
-    out.line(std::string(is_notice(p) ? "    notice: " : "    left out: ") + p.path + ": " +
-             p.reason);
-  }
   // Notices (renamed files, links given a file name) lose nothing.
-  if (left_out > 0) {
-    out.note("exported everything else; " + std::to_string(left_out) +
-             " item(s) left out, listed above");
-    return kExitFailure;
-  }
-  return kExitOk;
+  return finish_with_problems(out, problems, "exported", "item(s)");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "notes/importer.h"
 #include "notes/utf8.h"
+#include "problem_report.h"
 #include "transfer.h"
 
 namespace soma::cli {
@@ -266,12 +267,6 @@ int run_import(Context& ctx, const ImportArgs& args) {
     ++tally.attachments;
   }
 
-  nlohmann::json problem_list = nlohmann::json::array();
-  for (const auto& p : problems) {
-    bool notice = p.severity == notes::ImportProblem::Severity::kNotice;
-    problem_list.push_back(
-        {{"path", p.path}, {"reason", p.reason}, {"severity", notice ? "notice" : "left out"}});
-  }
   out.document({{"space", to_json(*space)},
                 {"pages", tally.folders + tally.notes},
                 {"folders", tally.folders},
@@ -283,7 +278,7 @@ int run_import(Context& ctx, const ImportArgs& args) {
                  {{"folders", tally.existing_folders},
                   {"notes", tally.existing_notes},
                   {"attachments", tally.existing_attachments}}},
-                {"problems", problem_list}});
+                {"problems", problems_json(problems)}});
   out.line("imported " + folder->path().string() + " into space " + space->name() + " (" +
            space->id() + ")");
   out.line("  pages:       " + std::to_string(tally.folders + tally.notes) + " (" +
@@ -298,21 +293,7 @@ int run_import(Context& ctx, const ImportArgs& args) {
              std::to_string(tally.existing_attachments) + " attachments");
   }
   // Notices leave every byte imported; only files left out fail the import.
-  auto left_out = std::count_if(problems.begin(), problems.end(), [](const auto& p) {
-    return p.severity == notes::ImportProblem::Severity::kLeftOut;
-  });
-  out.line("  problems:    " + std::to_string(left_out) + " left out, " +
-           std::to_string(problems.size() - static_cast<std::size_t>(left_out)) + " notices");
-  for (const auto& p : problems) {
-    bool notice = p.severity == notes::ImportProblem::Severity::kNotice;
-    out.line(std::string(notice ? "    notice: " : "    left out: ") + p.path + ": " + p.reason);
-  }
-  if (left_out > 0) {
-    out.note("imported everything else; " + std::to_string(left_out) +
-             " file(s) left out, listed above");
-    return kExitFailure;
-  }
-  return kExitOk;
+  return finish_with_problems(out, problems, "imported", "file(s)");
 }
 
 }  // namespace
