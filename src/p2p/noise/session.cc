@@ -22,23 +22,31 @@ std::size_t read_length(const std::uint8_t* p) {
 
 Status Encoder::encrypt(ByteView plaintext, Bytes& out) {
   const std::size_t start = out.size();
-  const std::size_t frames = (plaintext.size() + kMaxPlaintextSize - 1) / kMaxPlaintextSize;
-  out.resize(start + plaintext.size() + frames * (kLengthPrefixSize + kTagSize));
-  std::uint8_t* w = out.data() + start;
+  out.resize(start + encrypted_size(plaintext.size()));
+  auto written = encrypt_into(plaintext, std::span<std::uint8_t>(out).subspan(start));
+  if (!written.ok()) {
+    out.resize(start);
+    return written.take_error();
+  }
+  return {};
+}
+
+core::Result<std::size_t> Encoder::encrypt_into(ByteView plaintext, std::span<std::uint8_t> out) {
+  const std::size_t total = encrypted_size(plaintext.size());
+  if (out.size() < total) {
+    return Error::invalid("noise: the output buffer is too small for the encrypted frames");
+  }
+  std::uint8_t* w = out.data();
   while (!plaintext.empty()) {
     const std::size_t n = std::min(plaintext.size(), kMaxPlaintextSize);
     const std::size_t length = n + kTagSize;
     w[0] = static_cast<std::uint8_t>(length >> 8);
     w[1] = static_cast<std::uint8_t>(length & 0xff);
-    Status st = cipher_.encrypt_into({}, plaintext.first(n), {w + kLengthPrefixSize, length});
-    if (!st.ok()) {
-      out.resize(start);
-      return st;
-    }
+    SOMA_TRY(cipher_.encrypt_into({}, plaintext.first(n), {w + kLengthPrefixSize, length}));
     w += kLengthPrefixSize + length;
     plaintext = plaintext.subspan(n);
   }
-  return {};
+  return total;
 }
 
 // --- Decoder ---
@@ -52,17 +60,14 @@ Status Decoder::fail(Error error) {
   return error;
 }
 
-Status Decoder::open(ByteView message, Bytes& out) {
+Status Decoder::open(ByteView message, std::uint8_t* out) {
   if (message.size() < kTagSize) {
     return fail(Error::invalid("noise: remote sent a transport message of " +
                                std::to_string(message.size()) +
                                " bytes, too short for its 16-byte tag"));
   }
-  const std::size_t start = out.size();
-  out.resize(start + message.size() - kTagSize);
-  Status st = cipher_.decrypt_into({}, message, {out.data() + start, message.size() - kTagSize});
+  Status st = cipher_.decrypt_into({}, message, {out, message.size() - kTagSize});
   if (!st.ok()) {
-    out.resize(start);
     if (st.error().code == core::ErrorCode::kDataLoss) {
       return fail(Error::data_loss(
           "noise: a transport message from the remote failed authentication (altered, "
@@ -75,6 +80,23 @@ Status Decoder::open(ByteView message, Bytes& out) {
 
 Status Decoder::feed(ByteView in, Bytes& out) {
   if (error_) return *error_;
+  const std::size_t start = out.size();
+  out.resize(start + max_plaintext(in.size()));
+  auto written = feed_into(in, std::span<std::uint8_t>(out).subspan(start));
+  if (!written.ok()) {
+    out.resize(start);
+    return written.take_error();
+  }
+  out.resize(start + *written);
+  return {};
+}
+
+core::Result<std::size_t> Decoder::feed_into(ByteView in, std::span<std::uint8_t> out) {
+  if (error_) return *error_;
+  if (out.size() < max_plaintext(in.size())) {
+    return Error::invalid("noise: the output buffer is too small for the decrypted frames");
+  }
+  std::size_t written = 0;
 
   // First finish the frame a previous chunk left incomplete.
   if (!buffer_.empty()) {
@@ -82,14 +104,16 @@ Status Decoder::feed(ByteView in, Bytes& out) {
       const std::size_t n = std::min(kLengthPrefixSize - buffer_.size(), in.size());
       core::append(buffer_, in.first(n));
       in = in.subspan(n);
-      if (buffer_.size() < kLengthPrefixSize) return {};
+      if (buffer_.size() < kLengthPrefixSize) return written;
     }
     const std::size_t frame = kLengthPrefixSize + read_length(buffer_.data());
     const std::size_t n = std::min(frame - buffer_.size(), in.size());
     core::append(buffer_, in.first(n));
     in = in.subspan(n);
-    if (buffer_.size() < frame) return {};
-    SOMA_TRY(open(ByteView(buffer_).subspan(kLengthPrefixSize), out));
+    if (buffer_.size() < frame) return written;
+    ByteView message = ByteView(buffer_).subspan(kLengthPrefixSize);
+    SOMA_TRY(open(message, out.data()));
+    written += message.size() - kTagSize;
     buffer_.clear();
   }
 
@@ -97,7 +121,9 @@ Status Decoder::feed(ByteView in, Bytes& out) {
   while (in.size() >= kLengthPrefixSize) {
     const std::size_t length = read_length(in.data());
     if (in.size() < kLengthPrefixSize + length) break;
-    SOMA_TRY(open(in.subspan(kLengthPrefixSize, length), out));
+    ByteView message = in.subspan(kLengthPrefixSize, length);
+    SOMA_TRY(open(message, out.data() + written));
+    written += length - kTagSize;
     in = in.subspan(kLengthPrefixSize + length);
   }
 
@@ -106,7 +132,7 @@ Status Decoder::feed(ByteView in, Bytes& out) {
     if (buffer_.capacity() < kMaxFrameSize) buffer_.reserve(kMaxFrameSize);
     core::append(buffer_, in);
   }
-  return {};
+  return written;
 }
 
 // --- Session ---

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "core/bytes.h"
@@ -19,6 +20,12 @@ inline constexpr std::size_t kLengthPrefixSize = 2;
 inline constexpr std::size_t kMaxPlaintextSize = kMaxMessageSize - kTagSize;
 inline constexpr std::size_t kMaxFrameSize = kLengthPrefixSize + kMaxMessageSize;
 
+// Bytes on the wire that carry `plaintext_size` bytes of plaintext.
+constexpr std::size_t encrypted_size(std::size_t plaintext_size) {
+  const std::size_t frames = (plaintext_size + kMaxPlaintextSize - 1) / kMaxPlaintextSize;
+  return plaintext_size + frames * (kLengthPrefixSize + kTagSize);
+}
+
 // The sending half of an established channel: turns plaintext into framed
 // transport messages. Not thread-safe.
 class Encoder {
@@ -32,6 +39,12 @@ class Encoder {
   // as it was. Errors: kResourceExhausted when the nonces are used
   // up (the connection must close), kInternal from OpenSSL.
   core::Status encrypt(core::ByteView plaintext, core::Bytes& out);
+
+  // The same frames, written to the front of `out`, which must hold at
+  // least encrypted_size(plaintext.size()) bytes and must not overlap
+  // `plaintext`. Returns how many bytes were written. Errors as encrypt(),
+  // and kInvalidArgument when `out` is too small.
+  core::Result<std::size_t> encrypt_into(core::ByteView plaintext, std::span<std::uint8_t> out);
 
  private:
   CipherState cipher_;
@@ -52,13 +65,29 @@ class Decoder {
   // too short to hold a tag, kResourceExhausted when the nonces are used up.
   core::Status feed(core::ByteView in, core::Bytes& out);
 
+  // The same, writing the plaintext to the front of `out` instead, which
+  // must hold at least max_plaintext(in.size()) bytes and must not overlap
+  // `in`. Returns how many bytes were written. Errors as feed(), and
+  // kInvalidArgument when `out` is too small.
+  core::Result<std::size_t> feed_into(core::ByteView in, std::span<std::uint8_t> out);
+
+  // The most plaintext that feeding `in_size` more bytes can yield.
+  std::size_t max_plaintext(std::size_t in_size) const { return buffer_.size() + in_size; }
+
   // Bytes of an incomplete frame held until the rest arrives.
   std::size_t buffered() const { return buffer_.size(); }
 
+  // Gives the memory of the partial-frame buffer back while it holds
+  // nothing, so an idle connection keeps no frame-sized buffer.
+  void release_buffer() {
+    if (buffer_.empty()) core::Bytes().swap(buffer_);
+  }
+
  private:
   core::Status fail(core::Error error);
-  // Decrypts one message (without its length prefix) onto the end of `out`.
-  core::Status open(core::ByteView message, core::Bytes& out);
+  // Decrypts one message (without its length prefix) to `out`, which holds
+  // exactly message.size() - kTagSize bytes.
+  core::Status open(core::ByteView message, std::uint8_t* out);
 
   CipherState cipher_;
   core::Bytes buffer_;

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -22,8 +24,28 @@ using asio::experimental::as_tuple;
 
 namespace {
 
-// One socket read; a Noise frame is at most 65537 bytes.
-constexpr std::size_t kReadChunk = 64 * 1024;
+// Bytes taken from the socket by one read: several Noise frames (each at
+// most 65537 bytes), so few frames straddle two reads and a bulk transfer
+// needs few system calls.
+constexpr std::size_t kReadChunk = 256 * 1024;
+// Plaintext one read can yield: the read plus a frame the decoder held.
+constexpr std::size_t kPlaintextScratch = kReadChunk + noise::kMaxFrameSize;
+// Write buffers up to this size stay with an idle connection.
+constexpr std::size_t kKeptWriteBuffer = 16 * 1024;
+
+// The read buffers every connection of one thread shares: a connection
+// reads into them and keeps only what it cannot hand on at once (see
+// Connection::feed). Made on a thread's first read.
+struct ReadScratch {
+  std::unique_ptr<std::uint8_t[]> wire = std::make_unique_for_overwrite<std::uint8_t[]>(kReadChunk);
+  std::unique_ptr<std::uint8_t[]> plaintext =
+      std::make_unique_for_overwrite<std::uint8_t[]>(kPlaintextScratch);
+};
+
+ReadScratch& read_scratch() {
+  thread_local ReadScratch scratch;
+  return scratch;
+}
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -52,9 +74,8 @@ struct StreamCore {
     // and the session let go of it.
     auto conn = connection.lock();
     if (!conn) return;
-    // A stream closed for writing is left to finish: its FIN may still be
-    // waiting for queued data, and the session forgets it once both sides
-    // are done.
+    // A stream closed for writing is left to finish: the session still
+    // sends its queued data and FIN, and forgets it once both sides are done.
     if (conn->is_open() && !reset && !write_closed) {
       (void)conn->yamux_.reset(id);
       conn->kick_writer();
@@ -120,6 +141,18 @@ Connection::~Connection() = default;
 
 void Connection::start(Callbacks callbacks, core::Bytes leftover) {
   callbacks_ = std::move(callbacks);
+  // The loops read and write without blocking and wait only when the
+  // socket has no data or no room.
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) {
+    close({Phase::kRunning, Fault::kLocal,
+           core::Error::internal(
+               fmt::format("cannot make the connection's socket non-blocking: {}", ec.message())),
+           false});
+    close_socket();
+    return;
+  }
   auto log_failure = [peer = info_.remote_peer.to_string()](std::exception_ptr e) {
     if (!e) return;
     try {
@@ -219,22 +252,44 @@ void Connection::fail_socket(const std::error_code& ec, bool timed_out) {
 asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self,
                                             core::Bytes leftover) {
   Connection& c = *self;
-  if (!leftover.empty() && !co_await c.feed(leftover)) co_return;
+  bool leftover_waited = false;
+  if (!leftover.empty() && !co_await c.feed(leftover, leftover_waited)) co_return;
+  leftover = {};
 
-  std::vector<std::uint8_t> buffer(kReadChunk);
-  core::Bytes plaintext;
+  // The connection holds no read buffer while it waits: it reads into the
+  // thread's shared buffers without blocking and waits for readability only
+  // once a read finds nothing. The reactor reports edges, so that wait may
+  // only follow a read that came back short with no turn of the loop in
+  // between; after a turn, a read comes first.
+  bool may_wait = false;
   while (c.state_ != State::kClosed) {
-    auto [ec, n] =
-        co_await c.socket_.async_read_some(asio::buffer(buffer), as_tuple(use_awaitable));
-    if (ec) {
-      c.fail_socket(ec, c.frame_deadline_.expired());
+    if (may_wait) {
+      if (c.streams_.empty()) c.noise_.decoder().release_buffer();
+      auto [ec] =
+          co_await c.socket_.async_wait(asio::socket_base::wait_read, as_tuple(use_awaitable));
+      if (ec) {
+        c.fail_socket(ec, c.frame_deadline_.expired());
+        co_return;
+      }
+      if (c.state_ == State::kClosed) co_return;
+    }
+    ReadScratch& scratch = read_scratch();
+    std::error_code read_ec;
+    std::size_t n = c.socket_.read_some(asio::buffer(scratch.wire.get(), kReadChunk), read_ec);
+    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+      may_wait = true;
+      continue;
+    }
+    if (read_ec) {
+      c.fail_socket(read_ec, c.frame_deadline_.expired());
       co_return;
     }
 
-    plaintext.clear();
-    auto st = c.noise_.decrypt(core::ByteView(buffer.data(), n), plaintext);
-    if (!st.ok()) {
-      c.close({Phase::kRunning, Fault::kPeer, st.take_error(), false});
+    auto plaintext = c.noise_.decoder().feed_into(
+        core::ByteView(scratch.wire.get(), n),
+        std::span<std::uint8_t>(scratch.plaintext.get(), kPlaintextScratch));
+    if (!plaintext.ok()) {
+      c.close({Phase::kRunning, Fault::kPeer, plaintext.take_error(), false});
       c.close_socket();
       co_return;
     }
@@ -255,11 +310,24 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self,
     }
     c.frame_pending_ = partial;
 
-    if (!plaintext.empty() && !co_await c.feed(plaintext)) co_return;
+    bool waited = false;
+    if (*plaintext > 0 &&
+        !co_await c.feed(core::ByteView(scratch.plaintext.get(), *plaintext), waited)) {
+      co_return;
+    }
+    // A short read drained the socket. Otherwise let the streams' readers
+    // take what arrived before reading more, which keeps what waits in
+    // memory small; the next read then checks for more.
+    may_wait = n < kReadChunk && !waited;
+    if (!may_wait) co_await asio::post(c.socket_.get_executor(), use_awaitable);
   }
 }
 
-asio::awaitable<bool> Connection::feed(core::ByteView in) {
+asio::awaitable<bool> Connection::feed(core::ByteView in, bool& waited) {
+  // Where the rest of `in` goes when the feed has to wait: `in` may point
+  // into the thread's shared read buffer, which other connections reuse
+  // meanwhile.
+  core::Bytes held;
   while (!in.empty()) {
     if (state_ == State::kClosed) co_return false;
     auto consumed = yamux_.feed(in);
@@ -273,7 +341,14 @@ asio::awaitable<bool> Connection::feed(core::ByteView in) {
     in = in.subspan(*consumed);
     // The session paused: control output piled up unsent. Wait for the
     // writer to flush before feeding the rest.
-    if (*consumed == 0 && !yamux_.has_events()) co_await flushed_signal_.wait();
+    if (*consumed == 0 && !yamux_.has_events()) {
+      if (held.empty()) {
+        held.assign(in.begin(), in.end());
+        in = held;
+      }
+      waited = true;
+      co_await flushed_signal_.wait();
+    }
   }
   co_return true;
 }
@@ -281,33 +356,60 @@ asio::awaitable<bool> Connection::feed(core::ByteView in) {
 asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
   Connection& c = *self;
   core::Bytes plaintext;
-  core::Bytes wire;
+  // Grown as needed and never zero-filled: each batch is encrypted over it.
+  std::unique_ptr<std::uint8_t[]> wire;
+  std::size_t wire_capacity = 0;
   while (c.state_ != State::kClosed) {
     if (!c.yamux_.has_output()) {
       if (c.state_ == State::kClosing) break;
+      // Between bursts a connection without streams keeps no batch-sized
+      // buffers; while streams are open they are reused.
+      if (c.streams_.empty()) {
+        if (wire_capacity > kKeptWriteBuffer) {
+          wire.reset();
+          wire_capacity = 0;
+        }
+        if (plaintext.capacity() > kKeptWriteBuffer) core::Bytes().swap(plaintext);
+        c.yamux_.release_buffers();
+      }
       co_await c.write_signal_.wait();
       continue;
     }
     plaintext = c.yamux_.take_output(std::move(plaintext));
     c.dispatch_events();  // take_output() may report writable streams
-    c.flush_pending_fins();
-    wire.clear();
-    auto st = c.noise_.encrypt(plaintext, wire);
-    if (!st.ok()) {
-      c.close({Phase::kRunning, Fault::kLocal, st.take_error(), false});
+    const std::size_t needed = noise::encrypted_size(plaintext.size());
+    if (wire_capacity < needed) {
+      wire = std::make_unique_for_overwrite<std::uint8_t[]>(needed);
+      wire_capacity = needed;
+    }
+    auto encrypted =
+        c.noise_.encoder().encrypt_into(plaintext, std::span<std::uint8_t>(wire.get(), needed));
+    if (!encrypted.ok()) {
+      c.close({Phase::kRunning, Fault::kLocal, encrypted.take_error(), false});
       break;
     }
 
-    c.write_deadline_.arm(c.timeouts_.write, [&c] {
-      c.close({Phase::kRunning, Fault::kPeer,
-               core::Error::unavailable(
-                   fmt::format("the peer read nothing for {} ms", c.timeouts_.write.count())),
-               true});
-      c.close_socket();
-    });
-    auto [ec, n] =
-        co_await asio::async_write(c.socket_, asio::buffer(wire), as_tuple(use_awaitable));
-    (void)n;
+    // Most writes fit in the socket buffer at once; only a write that does
+    // not needs a deadline and a wait.
+    std::error_code ec;
+    std::size_t sent = c.socket_.write_some(asio::buffer(wire.get(), *encrypted), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec.clear();
+      sent = 0;
+    }
+    if (!ec && sent < *encrypted) {
+      c.write_deadline_.arm(c.timeouts_.write, [&c] {
+        c.close({Phase::kRunning, Fault::kPeer,
+                 core::Error::unavailable(
+                     fmt::format("the peer read nothing for {} ms", c.timeouts_.write.count())),
+                 true});
+        c.close_socket();
+      });
+      auto [write_ec, n] = co_await asio::async_write(
+          c.socket_, asio::buffer(wire.get() + sent, *encrypted - sent), as_tuple(use_awaitable));
+      (void)n;
+      ec = write_ec;
+    }
     bool timed_out = c.write_deadline_.expired();
     c.write_deadline_.cancel();
     if (ec) {
@@ -373,33 +475,6 @@ void Connection::on_session_failed(const yamux::SessionError& error) {
   core::Error err = fault == Fault::kPeer ? core::Error::invalid(error.reason)
                                           : core::Error::exhausted(error.reason);
   close({Phase::kRunning, fault, std::move(err), false});
-}
-
-// The FIN goes out as a frame of its own once the stream's queue is empty.
-// Some peers (@chainsafe/libp2p-yamux among them) act on a FIN before the
-// payload of the frame that carries it and drop that payload, so a FIN is
-// never put on a data frame.
-core::Status Connection::request_fin(yamux::StreamId id) {
-  auto info = yamux_.stream_info(id);
-  if (info && info->queued > 0) {
-    pending_fins_.push_back(id);
-    kick_writer();
-    return {};
-  }
-  auto st = yamux_.close_write(id);
-  dispatch_events();
-  kick_writer();
-  return st;
-}
-
-void Connection::flush_pending_fins() {
-  std::erase_if(pending_fins_, [this](yamux::StreamId id) {
-    auto info = yamux_.stream_info(id);
-    if (!info) return true;  // reset or gone meanwhile
-    if (info->queued > 0) return false;
-    (void)yamux_.close_write(id);
-    return true;
-  });
 }
 
 std::shared_ptr<StreamCore> Connection::find_stream(yamux::StreamId id) {
@@ -472,8 +547,10 @@ asio::awaitable<core::Result<std::size_t>> Stream::read_some(std::span<std::uint
         n += take;
         c.inbox_offset += take;
         if (c.inbox_offset == front.size()) {
+          core::Bytes used = std::move(front);
           c.inbox.pop_front();
           c.inbox_offset = 0;
+          connection_->yamux_.recycle(std::move(used));
         }
       }
       // Hand the window back so the peer may send more.
@@ -545,7 +622,10 @@ core::Status Stream::close_write() {
   StreamCore& c = *core_;
   if (c.write_closed) return {};
   if (c.reset || c.connection_closed) return ended_error(c, *connection_);
-  auto st = connection_->request_fin(c.id);
+  // The session sends the FIN after the queued data, in a frame of its own.
+  auto st = connection_->yamux_.close_write(c.id);
+  connection_->dispatch_events();
+  connection_->kick_writer();
   if (!st.ok()) return st;
   c.write_closed = true;
   if (c.finished()) connection_->forget_stream(c.id);

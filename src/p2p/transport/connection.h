@@ -94,12 +94,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self, core::Bytes leftover);
   static asio::awaitable<void> write_loop(std::shared_ptr<Connection> self);
-  asio::awaitable<bool> feed(core::ByteView plaintext);
+  // Hands plaintext to the session; sets `waited` when it had to wait for
+  // the writer on the way. False once the connection has failed.
+  asio::awaitable<bool> feed(core::ByteView plaintext, bool& waited);
   void dispatch_events();
   void on_session_failed(const yamux::SessionError& error);
   void kick_writer() { write_signal_.notify(); }
-  core::Status request_fin(yamux::StreamId id);
-  void flush_pending_fins();
   void fail_socket(const std::error_code& ec, bool timed_out);
   void close_socket();
   void forget_stream(yamux::StreamId id);
@@ -115,9 +115,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kOpen;
   std::optional<DisconnectReason> reason_;
   std::unordered_map<yamux::StreamId, std::weak_ptr<StreamCore>> streams_;
-  // Streams closed for writing whose FIN waits for their queued data to go
-  // out; at most one entry per stream.
-  std::vector<yamux::StreamId> pending_fins_;
   Signal write_signal_;
   Signal flushed_signal_;
   Deadline frame_deadline_;

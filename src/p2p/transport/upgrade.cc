@@ -38,7 +38,7 @@ class Upgrader {
     UpgradeResult result;
     core::Bytes pending;
     if (co_await negotiate_security(pending) && co_await handshake(pending) &&
-        co_await negotiate_muxer(pending)) {
+        co_await negotiate_muxer(pending) && co_await flush()) {
       deadline_.cancel();
       result.session = std::move(session_);
       result.leftover = std::move(pending);
@@ -81,18 +81,26 @@ class Upgrader {
                                                      to_string(phase_), ec.message())));
   }
 
-  // Sends bytes, encrypted once the Noise session exists.
+  // Queues bytes to send, encrypted once the Noise session exists. They go
+  // out with the next receive() or flush(): whatever one side says before
+  // it waits for the other travels in one write.
   asio::awaitable<bool> send(core::ByteView plaintext) {
     if (plaintext.empty()) co_return true;
-    core::Bytes wire;
     if (session_) {
-      auto st = session_->encrypt(plaintext, wire);
+      auto st = session_->encrypt(plaintext, outgoing_);
       if (!st.ok()) co_return fail(Fault::kLocal, st.take_error());
-      plaintext = wire;
+    } else {
+      core::append(outgoing_, plaintext);
     }
-    auto [ec, n] = co_await asio::async_write(
-        socket_, asio::buffer(plaintext.data(), plaintext.size()), as_tuple(use_awaitable));
+    co_return true;
+  }
+
+  asio::awaitable<bool> flush() {
+    if (outgoing_.empty()) co_return true;
+    auto [ec, n] =
+        co_await asio::async_write(socket_, asio::buffer(outgoing_), as_tuple(use_awaitable));
     (void)n;
+    outgoing_.clear();
     if (ec) co_return fail_io(ec);
     co_return true;
   }
@@ -100,6 +108,7 @@ class Upgrader {
   // Reads what arrived next, decrypted once the Noise session exists; may
   // be empty when only part of an encrypted frame came.
   asio::awaitable<bool> receive(core::Bytes& out) {
+    if (!co_await flush()) co_return false;
     out.clear();
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), as_tuple(use_awaitable));
     if (ec) co_return fail_io(ec);
@@ -124,7 +133,10 @@ class Upgrader {
       if (!co_await send(step.output)) co_return false;
       if (step.state == multistream::State::kSelected) break;
       if (step.state == multistream::State::kFailed) {
-        co_return fail(Fault::kPeer, negotiator.error());
+        // The remote hears the last answer ("na") before the connection ends.
+        core::Error error = negotiator.error();
+        if (!co_await flush()) co_return false;
+        co_return fail(Fault::kPeer, std::move(error));
       }
       if (!co_await receive(input)) co_return false;
     }
@@ -194,6 +206,7 @@ class Upgrader {
   Phase phase_ = Phase::kSecurityNegotiation;
   DisconnectReason failure_;
   std::optional<noise::Session> session_;
+  core::Bytes outgoing_;  // queued by send(), written by flush()
   std::array<std::uint8_t, kReadChunk> buffer_{};
 };
 
@@ -203,6 +216,12 @@ asio::awaitable<UpgradeResult> upgrade(asio::ip::tcp::socket& socket, Role role,
                                        const noise::LocalKeys& keys,
                                        std::optional<crypto::PeerId> expected_remote,
                                        const Timeouts& timeouts) {
+  // Negotiation and handshake messages are small and each waits for an
+  // answer, as do pings and requests later: Nagle's algorithm would hold a
+  // second small write back until the peer's delayed ACK, tens of
+  // milliseconds. Writes are batched by the connection's writer instead.
+  std::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   Upgrader upgrader(socket, role, keys, std::move(expected_remote), timeouts);
   co_return co_await upgrader.run();
 }

@@ -51,6 +51,7 @@ struct UpgradeResult {
 // alive until the awaitable completes. The dialer may require the remote to
 // be `expected_remote` (from a /p2p/ address): any other identity fails the
 // handshake before ours is revealed. On a deadline the socket is closed.
+// Turns Nagle's algorithm off on the socket (TCP_NODELAY) for good.
 // Runs on the socket's executor; not thread-safe.
 asio::awaitable<UpgradeResult> upgrade(asio::ip::tcp::socket& socket, Role role,
                                        const noise::LocalKeys& keys,

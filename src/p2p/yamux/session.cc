@@ -8,6 +8,7 @@
 #include <limits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace soma::p2p::yamux {
 namespace {
@@ -30,6 +31,13 @@ constexpr std::size_t kSendChunkCoalesce = 64 * 1024;
 
 // Largest payload one event::StreamData carries.
 constexpr std::size_t kMaxDataEventSize = 64 * 1024;
+
+// Buffers given back through recycle() that are kept for the next events,
+// and the capacities worth keeping; pieces of at least kMinSpareCapacity
+// bytes get a buffer of a whole event's size.
+constexpr std::size_t kMaxSpareBuffers = 4;
+constexpr std::size_t kMinSpareCapacity = 4 * 1024;
+constexpr std::size_t kMaxSpareCapacity = 2 * kMaxDataEventSize;
 
 bool is_client_id(StreamId id) { return id % 2 == 1; }
 
@@ -389,11 +397,35 @@ struct Session::Impl {
         continue;
       }
       std::size_t n = std::min(bytes.size(), kMaxDataEventSize);
-      events.emplace_back(event::StreamData{
-          payload_stream,
-          core::Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n))});
+      events.emplace_back(event::StreamData{payload_stream, data_buffer(bytes.first(n))});
       bytes = bytes.subspan(n);
     }
+  }
+
+  // A copy of `bytes` for an event, in a recycled buffer when there is one:
+  // memory that was just freed would otherwise often go back to the system
+  // and come back as fresh pages to fault in.
+  // Buffers of a few KiB and more get room for a whole event at once, so
+  // later pieces append in place and the buffer is worth recycling.
+  core::Bytes data_buffer(core::ByteView bytes) {
+    core::Bytes out;
+    if (!spare_buffers.empty()) {
+      out = std::move(spare_buffers.back());
+      spare_buffers.pop_back();
+    } else if (bytes.size() >= kMinSpareCapacity) {
+      out.reserve(kMaxDataEventSize);
+    }
+    out.assign(bytes.begin(), bytes.end());
+    return out;
+  }
+
+  void recycle(core::Bytes buffer) {
+    if (spare_buffers.size() >= kMaxSpareBuffers || buffer.capacity() < kMaxDataEventSize ||
+        buffer.capacity() > kMaxSpareCapacity) {
+      return;
+    }
+    buffer.clear();
+    spare_buffers.push_back(std::move(buffer));
   }
 
   core::Status finish_payload() {
@@ -427,24 +459,32 @@ struct Session::Impl {
 
       std::size_t n = std::min<std::uint64_t>(
           {s->queued, s->send_window, std::uint64_t{limits.max_send_frame_payload}});
-      std::uint16_t flags = 0;
-      if (n == s->queued && s->fin_pending) {
-        flags |= flag::kFin;
+      write_queued_frame(id, *s, n);
+      bool fin_sent = s->queued == 0 && s->fin_pending;
+      if (fin_sent) {
         s->fin_pending = false;
+        append_fin(id);
       }
-      write_queued_frame(id, *s, n, flags);
 
       if (s->blocked && s->queued <= limits.max_stream_send_buffer / 2) {
         s->blocked = false;
         events.emplace_back(event::StreamWritable{id});
       }
       if (s->queued > 0 && s->send_window > 0) mark_ready(id, *s);
-      if ((flags & flag::kFin) != 0) maybe_remove(id, *s);
+      if (fin_sent) maybe_remove(id, *s);
     }
   }
 
-  void write_queued_frame(StreamId id, Stream& s, std::size_t n, std::uint16_t flags) {
-    HeaderBytes h = encode_header(FrameHeader::data(id, flags, static_cast<std::uint32_t>(n)));
+  // The FIN always travels in an empty frame of its own, after the stream's
+  // last data frame. Some peers (@chainsafe/libp2p-yamux among them) act on
+  // a FIN before the payload of the frame that carries it and drop that
+  // payload, so a FIN is never put on a data frame.
+  void append_fin(StreamId id) {
+    append_frame(output, FrameHeader::window_update(id, flag::kFin, 0));
+  }
+
+  void write_queued_frame(StreamId id, Stream& s, std::size_t n) {
+    HeaderBytes h = encode_header(FrameHeader::data(id, 0, static_cast<std::uint32_t>(n)));
     output.insert(output.end(), h.begin(), h.end());
 
     std::size_t left = n;
@@ -689,9 +729,9 @@ struct Session::Impl {
     accept_if_pending(id, s);
     SOMA_TRY(s.life.on_local_fin());
     if (s.queued > 0) {
-      s.fin_pending = true;  // pump() sets FIN on the last queued frame
+      s.fin_pending = true;  // pump() sends it once the queue has gone out
     } else {
-      append_frame(output, FrameHeader::window_update(id, flag::kFin, 0));
+      append_fin(id);
     }
     maybe_remove(id, s);
     return {};
@@ -760,6 +800,7 @@ struct Session::Impl {
 
   std::deque<Event> events;
   core::Bytes output;
+  std::vector<core::Bytes> spare_buffers;  // see recycle()
 
   std::optional<std::uint32_t> ping_in_flight;
   std::uint32_t next_ping_opaque = 0;
@@ -800,6 +841,12 @@ std::optional<Event> Session::next_event() {
 bool Session::has_events() const { return !impl_->events.empty(); }
 bool Session::has_output() const { return impl_->has_output(); }
 core::Bytes Session::take_output(core::Bytes reuse) { return impl_->take_output(std::move(reuse)); }
+void Session::recycle(core::Bytes buffer) { impl_->recycle(std::move(buffer)); }
+void Session::release_buffers() {
+  impl_->spare_buffers.clear();
+  impl_->spare_buffers.shrink_to_fit();
+  if (impl_->output.empty()) core::Bytes().swap(impl_->output);
+}
 
 core::Result<StreamId> Session::open_stream() { return impl_->open_stream(); }
 core::Status Session::accept(StreamId id) { return impl_->accept(id); }

@@ -121,6 +121,15 @@ class Session {
   // event::StreamWritable.
   core::Bytes take_output(core::Bytes reuse = {});
 
+  // Hands back the buffer of an event::StreamData whose bytes the owner has
+  // used up, so a later event reuses its memory instead of fresh pages. A
+  // few are kept; the rest are freed.
+  void recycle(core::Bytes buffer);
+
+  // Frees what is kept for reuse: the recycled buffers and the output
+  // buffer while it holds nothing (for a connection going idle).
+  void release_buffers();
+
   // ---- streams -----------------------------------------------------------
 
   // Opens a stream (sends SYN). kFailedPrecondition after our go-away,
@@ -144,8 +153,10 @@ class Session {
   // ended is not an error.
   core::Status consume(StreamId id, std::size_t n);
 
-  // Half-closes our side (FIN after any queued data); the peer's side keeps
-  // delivering.
+  // Half-closes our side; the peer's side keeps delivering. The FIN goes
+  // out after any queued data, in an empty window-update frame of its own,
+  // never on a data frame (a peer may drop the payload of a data frame that
+  // carries FIN).
   core::Status close_write(StreamId id);
 
   // Resets the stream (RST) and forgets it; queued data is dropped.

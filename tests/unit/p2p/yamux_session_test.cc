@@ -366,6 +366,76 @@ TEST(YamuxSession, half_close_leaves_the_other_direction_working) {
   EXPECT_EQ(link.server.session.stream_count(), 0u);
 }
 
+// The frames in `bytes`, header and payload size, in order.
+struct SentFrame {
+  FrameHeader header;
+  Bytes payload;
+};
+
+std::vector<SentFrame> split_frames(ByteView bytes) {
+  std::vector<SentFrame> out;
+  while (!bytes.empty()) {
+    auto h = decode_header(bytes);
+    EXPECT_TRUE(h.ok()) << h.error().message;
+    if (!h.ok()) break;
+    std::size_t payload = h->type == FrameType::kData ? h->length : 0;
+    EXPECT_LE(kHeaderSize + payload, bytes.size());
+    if (kHeaderSize + payload > bytes.size()) break;
+    out.push_back({*h, Bytes(bytes.begin() + kHeaderSize,
+                             bytes.begin() + static_cast<std::ptrdiff_t>(kHeaderSize + payload))});
+    bytes = bytes.subspan(kHeaderSize + payload);
+  }
+  return out;
+}
+
+TEST(YamuxSession, half_close_after_data_sends_the_fin_in_an_empty_frame_of_its_own) {
+  auto clock = std::make_shared<ManualClock>();
+  Session client = make_session(make_config(Role::kClient, clock, {}, false));
+  StreamId id = *client.open_stream();
+  (void)client.take_output();  // the SYN
+
+  ASSERT_EQ(*client.write(id, Bytes{'h', 'e', 'l', 'l', 'o'}), 5u);
+  ASSERT_TRUE(client.close_write(id).ok());
+  auto frames = split_frames(client.take_output());
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].header, FrameHeader::data(id, 0, 5));
+  EXPECT_EQ(frames[0].payload, (Bytes{'h', 'e', 'l', 'l', 'o'}));
+  EXPECT_EQ(frames[1].header, FrameHeader::window_update(id, flag::kFin, 0));
+  EXPECT_EQ(client.stream_info(id)->state, StreamState::kLocalClose);
+}
+
+TEST(YamuxSession, a_fin_behind_queued_data_waits_for_the_window_and_goes_out_alone) {
+  auto clock = std::make_shared<ManualClock>();
+  Session client = make_session(make_config(Role::kClient, clock, {}, false));
+  StreamId id = *client.open_stream();
+  (void)client.take_output();
+
+  // More than the send window: the tail waits in the stream's queue.
+  constexpr std::size_t kTail = 1000;
+  Bytes data = pattern(kInitialStreamWindow + kTail, 11);
+  ASSERT_EQ(*client.write(id, data), data.size());
+  ASSERT_TRUE(client.close_write(id).ok());
+  Bytes first;
+  while (client.has_output()) core::append(first, client.take_output());
+  std::size_t sent = 0;
+  for (const auto& f : split_frames(first)) {
+    EXPECT_EQ(f.header.type, FrameType::kData);
+    EXPECT_EQ(f.header.flags, 0u) << describe(f.header);
+    sent += f.payload.size();
+  }
+  EXPECT_EQ(sent, kInitialStreamWindow);
+  EXPECT_EQ(client.stream_info(id)->queued, kTail);
+
+  // The peer grants more window: the tail goes out, then the FIN alone.
+  ASSERT_TRUE(client.feed(frame(FrameHeader::window_update(id, flag::kAck, 64 * 1024))).ok());
+  auto frames = split_frames(client.take_output());
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].header, FrameHeader::data(id, 0, kTail));
+  EXPECT_TRUE(same_bytes(frames[0].payload, Bytes(data.end() - kTail, data.end())));
+  EXPECT_EQ(frames[1].header, FrameHeader::window_update(id, flag::kFin, 0));
+  EXPECT_FALSE(client.has_output());
+}
+
 TEST(YamuxSession, reset_is_seen_by_the_other_side) {
   Link link;
   StreamId id = *link.client.session.open_stream();
