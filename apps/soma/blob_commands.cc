@@ -36,8 +36,8 @@ int run_add(Context& ctx, const BlobArgs& args) {
   auto client = ctx.client();
   if (!client) return out.fail(client.error());
   std::string name = std::filesystem::path(args.file).filename().string();
-  auto info = upload_blob(**client, fd.get(), static_cast<std::uint64_t>(st.st_size), args.space,
-                          name, args.expect, out.json());
+  auto info = add_file_blob(**client, fd.get(), static_cast<std::uint64_t>(st.st_size), args.space,
+                            name, args.expect, out.json());
   if (!info) return out.fail(info.error());
   out.document(to_json(*info));
   out.line(info->cid());
@@ -65,8 +65,7 @@ int run_get(Context& ctx, const BlobArgs& args) {
 
   auto file = notes::AtomicFile::create(args.output, /*replace=*/true);
   if (!file) return out.fail(file.error());
-  auto s = read_blob(**client, args.cid, out.json(),
-                     [&](core::ByteView data) { return file->write(data); });
+  auto s = write_blob_file(**client, args.cid, *file, out.json());
   if (!s) return out.fail(s.error());
   if (auto c = file->commit(); !c) return out.fail(c.error());
   out.document({{"cid", args.cid}, {"output", args.output}, {"size", file->written()}});

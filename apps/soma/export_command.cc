@@ -14,13 +14,17 @@ struct ExportArgs {
   std::string dir;
 };
 
-// Blob bytes for the exporter, streamed from the daemon.
+// Blob bytes for the exporter: written into each file by the daemon itself
+// when it can reach it, else streamed from it.
 class DaemonBlobs : public notes::BlobSource {
  public:
   DaemonBlobs(Client& client, bool json) : client_(client), json_(json) {}
   core::Status read(const std::string& cid, std::uint64_t,
                     const std::function<core::Status(core::ByteView)>& sink) override {
     return read_blob(client_, cid, json_, sink);
+  }
+  core::Status write_to(const std::string& cid, std::uint64_t, notes::AtomicFile& out) override {
+    return write_blob_file(client_, cid, out, json_);
   }
 
  private:

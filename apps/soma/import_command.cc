@@ -164,8 +164,8 @@ int run_import(Context& ctx, const ImportArgs& args) {
       problems.push_back({notes::printable(file.rel_path), "cannot be read"});
       continue;
     }
-    auto info = upload_blob(client, fd->get(), static_cast<std::uint64_t>(st.st_size), space->id(),
-                            file.rel_path, "", out.json());
+    auto info = add_file_blob(client, fd->get(), static_cast<std::uint64_t>(st.st_size),
+                              space->id(), file.rel_path, "", out.json());
     if (!info) {
       if (is_fatal(info.error())) return out.fail(stopped(info.error(), tally));
       problems.push_back(

@@ -1,5 +1,7 @@
 #include "transfer.h"
 
+#include <sys/stat.h>
+
 #include <vector>
 
 #include "notes/file_access.h"
@@ -19,9 +21,9 @@ namespace {
 // may be any of those, so it is made printable rather than sent as it is.
 std::string blob_label(const std::string& name) {
   std::string label = escape_control(name);
-  for (std::string_view bidi : {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
-                                "\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8",
-                                "\xe2\x81\xa9"}) {
+  for (std::string_view bidi :
+       {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae",
+        "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9"}) {
     for (auto pos = label.find(bidi); pos != std::string::npos; pos = label.find(bidi, pos)) {
       label.replace(pos, bidi.size(), "?");
     }
@@ -129,6 +131,100 @@ Status read_blob(Client& client, const std::string& cid, bool json,
                             std::to_string(total) + " bytes");
   }
   return {};
+}
+
+namespace {
+
+// What became of a transfer the daemon was asked to do with a file.
+struct FileTransfer {
+  bool fall_back = false;  // the daemon could not reach the file: stream instead
+  api::BlobFileReply last;
+};
+
+// Follows the daemon's replies to an ImportBlobFile or ExportBlobFile,
+// moving the progress bar. A refusal before the first reply that only says
+// the daemon cannot reach the file (or does not know the call) means the
+// bytes must be sent the slow way; anything else is the answer.
+template <typename Reader>
+Result<FileTransfer> follow(Client& client, Reader& reader, Progress& progress) {
+  FileTransfer out;
+  api::BlobFileReply reply;
+  bool opened = false;
+  std::uint64_t shown = 0;
+  while (reader.Read(&reply)) {
+    if (!opened) {
+      progress.set_total(reply.total());
+      opened = true;
+    }
+    if (reply.done() > shown) {
+      progress.advance(reply.done() - shown);
+      shown = reply.done();
+    }
+    if (reply.has_blob()) out.last = reply;
+  }
+  grpc::Status status = reader.Finish();
+  if (!status.ok()) {
+    if (!opened && (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                    status.error_code() == grpc::StatusCode::UNIMPLEMENTED)) {
+      out.fall_back = true;
+      return out;
+    }
+    return client.error(status);
+  }
+  if (!out.last.has_blob()) {
+    return Error::internal("the daemon ended the transfer without saying what it moved");
+  }
+  progress.finish();
+  return out;
+}
+
+}  // namespace
+
+Result<api::BlobInfo> add_file_blob(Client& client, int fd, std::uint64_t size,
+                                    const std::string& space, const std::string& name,
+                                    const std::string& expected_cid, bool json) {
+  struct stat st {};
+  auto path = notes::fd_path(fd);
+  if (path && ::fstat(fd, &st) == 0) {
+    api::ImportBlobFileRequest request;
+    request.set_space(space);
+    request.set_path(*path);
+    request.set_size(size);
+    request.set_device(st.st_dev);
+    request.set_inode(st.st_ino);
+    request.set_expected_cid(expected_cid);
+    request.set_name(blob_label(name));
+
+    auto ctx = client.context(true);
+    auto reader = client.stub().ImportBlobFile(ctx.get(), request);
+    // The bar takes its total from the daemon's first reply, so a refusal
+    // that sends the bytes the slow way leaves no trace of it.
+    Progress progress("upload " + name, 0, json);
+    auto done = follow(client, *reader, progress);
+    if (!done) return done.take_error();
+    if (!done->fall_back) return done->last.blob();
+  }
+  return upload_blob(client, fd, size, space, name, expected_cid, json);
+}
+
+Status write_blob_file(Client& client, const std::string& cid, notes::AtomicFile& out, bool json) {
+  struct stat st {};
+  auto path = out.temp_path();
+  if (path && ::fstat(out.fd(), &st) == 0) {
+    api::ExportBlobFileRequest request;
+    request.set_cid(cid);
+    request.set_path(*path);
+    request.set_device(st.st_dev);
+    request.set_inode(st.st_ino);
+
+    auto ctx = client.context(true);
+    auto reader = client.stub().ExportBlobFile(ctx.get(), request);
+    Progress progress("download " + cid.substr(0, 16), 0, json);
+    auto done = follow(client, *reader, progress);
+    if (!done) return done.take_error();
+    if (!done->fall_back) return out.adopt_written(done->last.done());
+  }
+  return read_blob(client, cid, json, [&out](core::ByteView chunk) { return out.write(chunk); });
 }
 
 }  // namespace soma::cli

@@ -9,6 +9,7 @@
 #include "api/api_token.h"
 #include "api/converters.h"
 #include "api/status_mapping.h"
+#include "blob/caller_file.h"
 #include "space/validation.h"
 
 namespace soma::api {
@@ -161,6 +162,9 @@ grpc::Status DaemonService::Status(grpc::ServerContext* ctx, const v1::StatusReq
   reply->set_blob_count(blobs_.blob_count());
   reply->set_blob_bytes(blobs_.total_bytes());
   reply->set_started_ms(info_.started_ms);
+  if (info_.listen_addrs) {
+    for (const auto& addr : info_.listen_addrs()) reply->add_listen_addrs(addr);
+  }
   reply->set_last_event_id(events_.last_id());
   return grpc::Status::OK;
 }
@@ -433,6 +437,87 @@ grpc::Status DaemonService::VerifyBlobs(grpc::ServerContext* ctx, const v1::Veri
   auto report = blobs_.verify(cids);
   if (!report) return fail("VerifyBlobs", report.error());
   to_proto(*report, reply);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// Reports a file transfer's progress to the client after each batch; stops
+// the transfer when the client has gone.
+blob::BlobStore::TransferProgress report_to(grpc::ServerContext* ctx,
+                                            grpc::ServerWriter<v1::BlobFileReply>* writer,
+                                            std::uint64_t total) {
+  return [ctx, writer, total](std::uint64_t done) -> core::Status {
+    if (ctx->IsCancelled()) return core::Error::cancelled("the client cancelled the transfer");
+    v1::BlobFileReply reply;
+    reply.set_done(done);
+    reply.set_total(total);
+    if (!writer->Write(reply)) return core::Error::cancelled("the client went away");
+    return {};
+  };
+}
+
+}  // namespace
+
+grpc::Status DaemonService::ImportBlobFile(grpc::ServerContext* ctx,
+                                           const v1::ImportBlobFileRequest* req,
+                                           grpc::ServerWriter<v1::BlobFileReply>* writer) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  Slot slot(uploads_open_, limits_.max_uploads);
+  if (!slot.taken()) return too_many("ImportBlobFile", "blob uploads", limits_.max_uploads);
+  if (!req->name().empty()) {
+    auto named =
+        space::validation::check_name(req->name(), "blob name", space::SpaceService::kMaxNameBytes);
+    if (!named.ok()) return fail("ImportBlobFile", named.error());
+  }
+  auto space = space_id(req->space());
+  if (!space) return fail("ImportBlobFile", space.error());
+  auto file =
+      blob::open_caller_file(req->path(), blob::FileAccess::kRead, {req->device(), req->inode()});
+  if (!file) return fail("ImportBlobFile", file.error());
+
+  // The first reply tells the client the daemon has its file.
+  auto progress = report_to(ctx, writer, req->size());
+  if (auto opened = progress(0); !opened.ok()) return fail("ImportBlobFile", opened.error());
+  std::optional<std::string> expected;
+  if (!req->expected_cid().empty()) expected = req->expected_cid();
+  auto info = blobs_.import_file(file->fd(), *space, req->size(), expected, req->name(), progress);
+  if (!info) return fail("ImportBlobFile", info.error());
+
+  v1::BlobFileReply last;
+  last.set_done(info->size);
+  last.set_total(info->size);
+  to_proto(*info, last.mutable_blob());
+  writer->Write(last);
+  spdlog::debug("api ImportBlobFile stored {} ({} bytes) from the caller's file", info->cid,
+                info->size);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::ExportBlobFile(grpc::ServerContext* ctx,
+                                           const v1::ExportBlobFileRequest* req,
+                                           grpc::ServerWriter<v1::BlobFileReply>* writer) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  Slot slot(reads_open_, limits_.max_reads);
+  if (!slot.taken()) return too_many("ExportBlobFile", "blob reads", limits_.max_reads);
+  auto info = blobs_.get(req->cid());
+  if (!info) return fail("ExportBlobFile", info.error());
+  auto file =
+      blob::open_caller_file(req->path(), blob::FileAccess::kWrite, {req->device(), req->inode()});
+  if (!file) return fail("ExportBlobFile", file.error());
+
+  auto progress = report_to(ctx, writer, info->size);
+  if (auto opened = progress(0); !opened.ok()) return fail("ExportBlobFile", opened.error());
+  auto written = blobs_.export_file(req->cid(), file->fd(), progress);
+  if (!written) return fail("ExportBlobFile", written.error());
+
+  v1::BlobFileReply last;
+  last.set_done(*written);
+  last.set_total(info->size);
+  to_proto(*info, last.mutable_blob());
+  writer->Write(last);
+  spdlog::debug("api ExportBlobFile wrote {} ({} bytes) into the caller's file", req->cid(),
+                *written);
   return grpc::Status::OK;
 }
 

@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "api/event_followers.h"
 #include "blob/blob_store.h"
@@ -28,6 +30,9 @@ struct DaemonInfo {
   std::filesystem::path data_dir;
   std::filesystem::path socket_path;
   std::int64_t started_ms = 0;
+  // The daemon's dialable multiaddrs, asked on every Status call (the
+  // interfaces may change); unset when the daemon has no network.
+  std::function<std::vector<std::string>()> listen_addrs;
 };
 
 // Bounds on long-lived calls, so that no number of them can take the
@@ -124,6 +129,15 @@ class DaemonService final : public v1::Daemon::WithCallbackMethod_WatchEvents<v1
                          v1::ListBlobsReply* reply) override;
   grpc::Status VerifyBlobs(grpc::ServerContext* ctx, const v1::VerifyBlobsRequest* req,
                            v1::VerifyBlobsReply* reply) override;
+  // The local fast path: the daemon opens the caller's file itself (see
+  // blob::open_caller_file), replies once it has (done = 0), after every
+  // batch of chunks, and last with the blob. An import counts as one of
+  // max_uploads, an export as one of max_reads; either stops, storing or
+  // leaving nothing, when the client cancels.
+  grpc::Status ImportBlobFile(grpc::ServerContext* ctx, const v1::ImportBlobFileRequest* req,
+                              grpc::ServerWriter<v1::BlobFileReply>* writer) override;
+  grpc::Status ExportBlobFile(grpc::ServerContext* ctx, const v1::ExportBlobFileRequest* req,
+                              grpc::ServerWriter<v1::BlobFileReply>* writer) override;
 
   // Replays events with id > after_id in batches; with follow, then waits
   // (holding no thread) for new ones until the client cancels or the event

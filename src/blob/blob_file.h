@@ -32,6 +32,8 @@ class File {
   static Result<File> open_read(const std::filesystem::path& path);
 
   bool is_open() const { return fd_ >= 0; }
+  // The descriptor, still owned by this object; -1 when closed.
+  int fd() const { return fd_; }
   Status write_all(core::ByteView data, const std::filesystem::path& path);
   // Reads up to `size` bytes at `offset`, fewer only at the end of the file.
   Result<std::size_t> read_at(std::uint8_t* out, std::size_t size, std::uint64_t offset,

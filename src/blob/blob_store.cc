@@ -2,17 +2,23 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <system_error>
 #include <utility>
 
 #include "blob/blob_file.h"
+#include "blob/chunk_copy.h"
 #include "blob/cid.h"
 #include "blob/dag_builder.h"
+#include "blob/worker_pool.h"
 #include "core/base_encoding.h"
 #include "store/blob_repository.h"
 
@@ -106,7 +112,8 @@ class BlobStoreImpl final : public BlobStore {
         db_(db),
         events_(events),
         repo_(db),
-        limits_(limits) {}
+        limits_(limits),
+        pool_(kTransferThreads) {}
 
   Status clean_leftovers();
 
@@ -114,6 +121,11 @@ class BlobStoreImpl final : public BlobStore {
                                                std::uint64_t declared_size,
                                                const std::optional<std::string>& expected_cid,
                                                const std::string& name) override;
+  Result<BlobInfo> import_file(int fd, const std::string& space_id, std::uint64_t size,
+                               const std::optional<std::string>& expected_cid,
+                               const std::string& name, const TransferProgress& progress) override;
+  Result<std::uint64_t> export_file(const std::string& cid, int fd,
+                                    const TransferProgress& progress) override;
   Result<BlobInfo> get(const std::string& cid) override;
   Result<std::vector<BlobInfo>> list(const std::optional<std::string>& space_id) override;
   bool space_has(const std::string& space_id, const std::string& cid) override;
@@ -135,6 +147,18 @@ class BlobStoreImpl final : public BlobStore {
   fs::path blob_path(const std::string& cid) const { return shard_dir(cid) / cid; }
   Status check_quota(const std::string& space_id, const std::optional<std::string>& cid,
                      std::uint64_t size);
+  // Everything a new blob must pass before a byte is written: its name, the
+  // size limit, the expected CID (parsed) against the size, the space and
+  // its quota.
+  Result<std::optional<Cid>> check_new_blob(const std::string& space_id, std::uint64_t size,
+                                            const std::optional<std::string>& expected_cid,
+                                            const std::string& name);
+  // A new temporary file under a random name.
+  Result<std::pair<fs::path, file::File>> create_temp();
+  // The record of `cid`, checked to hold one digest per leaf.
+  Result<store::BlobRecord> find_record(const std::string& cid);
+  // The blob's file, checked to be as long as its record says.
+  Result<file::File> open_blob(const store::BlobRecord& rec);
   // CIDs named by files in the shard directories that have no record.
   Result<std::vector<fs::path>> unrecorded_files();
   void verify_one(const store::BlobRecord& record, VerifyReport& report);
@@ -150,6 +174,7 @@ class BlobStoreImpl final : public BlobStore {
   // sees the other half-way. Never held while hashing or writing bytes.
   std::mutex publish_mutex_;
   std::atomic<std::uint64_t> leftovers_{0};
+  WorkerPool pool_;
 };
 
 Status UploadImpl::write(core::ByteView data) {
@@ -259,16 +284,15 @@ Status BlobStoreImpl::check_quota(const std::string& space_id,
   return {};
 }
 
-Result<std::unique_ptr<Upload>> BlobStoreImpl::begin_upload(
-    const std::string& space_id, std::uint64_t declared_size,
-    const std::optional<std::string>& expected_cid, const std::string& name) {
-  // Validate everything before a byte touches the disk.
+Result<std::optional<Cid>> BlobStoreImpl::check_new_blob(
+    const std::string& space_id, std::uint64_t size, const std::optional<std::string>& expected_cid,
+    const std::string& name) {
   if (name.size() > kMaxNameBytes) {
     return Error::invalid("blob name is " + n(name.size()) + " bytes; at most " + n(kMaxNameBytes) +
                           " allowed");
   }
-  if (declared_size > limits_.max_blob_bytes) {
-    return Error::exhausted("blob of " + n(declared_size) + " bytes is over the limit of " +
+  if (size > limits_.max_blob_bytes) {
+    return Error::exhausted("blob of " + n(size) + " bytes is over the limit of " +
                             n(limits_.max_blob_bytes) + " bytes; nothing was stored");
   }
   std::optional<Cid> expected;
@@ -276,9 +300,9 @@ Result<std::unique_ptr<Upload>> BlobStoreImpl::begin_upload(
     auto parsed = Cid::parse(*expected_cid);
     if (!parsed) return Error::invalid("expected CID: " + parsed.error().message);
     // The layout decides the codec: one chunk is a raw block, more a dag-pb root.
-    bool one_block = declared_size <= kChunkSize;
+    bool one_block = size <= kChunkSize;
     if (one_block != (parsed->codec() == Codec::kRaw)) {
-      return Error::invalid("expected CID " + *expected_cid + " cannot name " + n(declared_size) +
+      return Error::invalid("expected CID " + *expected_cid + " cannot name " + n(size) +
                             " bytes: " +
                             (one_block ? "a blob of one chunk has a raw CID (bafk…)"
                                        : "a blob of several chunks has a dag-pb CID (bafy…)"));
@@ -288,16 +312,194 @@ Result<std::unique_ptr<Upload>> BlobStoreImpl::begin_upload(
   auto space = repo_.space_exists(space_id);
   if (!space) return space.take_error();
   if (!*space) return Error::not_found("no space " + space_id);
-  SOMA_TRY(check_quota(space_id, expected_cid, declared_size));
+  SOMA_TRY(check_quota(space_id, expected_cid, size));
+  return expected;
+}
 
+Result<std::pair<fs::path, file::File>> BlobStoreImpl::create_temp() {
   // A random name: concurrent uploads never share a temporary file.
   std::uint8_t rnd[16];
   if (RAND_bytes(rnd, sizeof rnd) != 1) return Error::internal("no randomness for a file name");
   fs::path temp = tmp_dir_ / (core::hex_encode(rnd) + ".part");
   auto f = file::File::create_exclusive(temp);
   if (!f) return f.take_error();
-  return std::unique_ptr<Upload>(std::make_unique<UploadImpl>(
-      *this, space_id, declared_size, std::move(expected), name, temp, std::move(*f)));
+  return std::pair{std::move(temp), std::move(*f)};
+}
+
+Result<std::unique_ptr<Upload>> BlobStoreImpl::begin_upload(
+    const std::string& space_id, std::uint64_t declared_size,
+    const std::optional<std::string>& expected_cid, const std::string& name) {
+  // Validate everything before a byte touches the disk.
+  auto expected = check_new_blob(space_id, declared_size, expected_cid, name);
+  if (!expected) return expected.take_error();
+  auto temp = create_temp();
+  if (!temp) return temp.take_error();
+  return std::unique_ptr<Upload>(
+      std::make_unique<UploadImpl>(*this, space_id, declared_size, std::move(*expected), name,
+                                   std::move(temp->first), std::move(temp->second)));
+}
+
+namespace {
+
+// A temporary file that is removed unless kept: every early return of an
+// import discards what was written.
+class TempFile {
+ public:
+  TempFile(fs::path path, file::File file) : path_(std::move(path)), file_(std::move(file)) {}
+  ~TempFile() {
+    if (kept_) return;
+    (void)file_.close(path_);
+    (void)file::remove(path_);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const fs::path& path() const { return path_; }
+  file::File& file() { return file_; }
+  // The file now belongs to whoever renamed or removed it.
+  void keep() { kept_ = true; }
+
+ private:
+  fs::path path_;
+  file::File file_;
+  bool kept_ = false;
+};
+
+bool same_time(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+}  // namespace
+
+Result<BlobInfo> BlobStoreImpl::import_file(int fd, const std::string& space_id, std::uint64_t size,
+                                            const std::optional<std::string>& expected_cid,
+                                            const std::string& name,
+                                            const TransferProgress& progress) {
+  const std::string label = name.empty() ? std::string("the file") : name;
+
+  // The file must be what the caller saw before anything is checked or read.
+  struct stat before {};
+  if (::fstat(fd, &before) != 0) {
+    return Error::internal("cannot stat " + label + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(before.st_mode)) {
+    return Error::invalid(label + " is not a regular file; only regular files can be imported");
+  }
+  if (static_cast<std::uint64_t>(before.st_size) != size) {
+    return Error::precondition(label + " is " + n(static_cast<std::uint64_t>(before.st_size)) +
+                               " bytes, not the " + n(size) +
+                               " it had a moment ago; it is changing; nothing was stored");
+  }
+  auto expected = check_new_blob(space_id, size, expected_cid, name);
+  if (!expected) return expected.take_error();
+  auto created = create_temp();
+  if (!created) return created.take_error();
+  TempFile temp(std::move(created->first), std::move(created->second));
+
+  // Each chunk's digest lands in its own slot, whichever thread hashes it.
+  core::Bytes leaves(dag_leaf_count(size) * Cid::kDigestSize);
+  auto shrank = [&] {
+    return Error::precondition(label + " shrank while being imported; nothing was stored; try again once it stops changing");
+  };
+  auto hash_chunk = [&](std::uint64_t index, core::ByteView chunk) -> Status {
+    std::uint64_t want = std::min<std::uint64_t>(kChunkSize, size - index * kChunkSize);
+    if (chunk.size() != want) return shrank();
+    crypto::Sha256Digest digest = crypto::sha256(chunk);
+    std::copy(digest.begin(), digest.end(),
+              leaves.begin() + static_cast<std::ptrdiff_t>(index * Cid::kDigestSize));
+    return {};
+  };
+  SOMA_TRY(copy_chunks(pool_, CopyEnd{fd, label}, CopyEnd{temp.file().fd(), temp.path().string()},
+                       size, hash_chunk, progress));
+
+  // Nothing may have changed meanwhile: no byte past the end, the same
+  // size and the same modification time.
+  std::uint8_t past_end = 0;
+  auto extra = pread_full(fd, &past_end, 1, size);
+  if (!extra) return Error::internal("cannot read " + label + ": " + extra.error().message);
+  struct stat after {};
+  if (::fstat(fd, &after) != 0) {
+    return Error::internal("cannot stat " + label + ": " + std::strerror(errno));
+  }
+  if (*extra != 0 || static_cast<std::uint64_t>(after.st_size) > size) {
+    return Error::precondition(label + " grew while being imported; nothing was stored; try again once it stops changing");
+  }
+  if (static_cast<std::uint64_t>(after.st_size) < size) return shrank();
+  if (!same_time(before.st_mtim, after.st_mtim)) {
+    return Error::precondition(label + " was modified while being imported; nothing was stored; try again once it stops changing");
+  }
+
+  auto dag = DagBuilder::from_leaves(leaves, size, false);
+  if (!dag) return dag.take_error();
+  if (*expected && dag->root != **expected) {
+    return Error::data_loss(label + " hashes to " + dag->root.to_string() + ", not " +
+                            (*expected)->to_string() + "; nothing was stored");
+  }
+
+  // The bytes must be durable before any name points at them.
+  SOMA_TRY(temp.file().sync(temp.path()));
+  SOMA_TRY(temp.file().close(temp.path()));
+  auto info = publish(space_id, dag->root, size, std::move(leaves), temp.path(), name);
+  if (!info) return info.take_error();
+  temp.keep();
+  return info;
+}
+
+Result<std::uint64_t> BlobStoreImpl::export_file(const std::string& cid, int fd,
+                                                 const TransferProgress& progress) {
+  auto rec = find_record(cid);
+  if (!rec) return rec.take_error();
+  // A damaged record could name chunks of another blob.
+  auto dag = DagBuilder::from_leaves(rec->leaves, rec->size, false);
+  if (!dag || dag->root.to_string() != cid) {
+    return Error::data_loss("blob " + cid + " has a damaged record (its digests build " +
+                            (dag ? dag->root.to_string() : dag.error().message) + "); run verify");
+  }
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return Error::internal("cannot stat the export file: " + std::string(std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error::invalid(
+        "the export file is not a regular file; blobs are exported only into "
+        "regular files");
+  }
+  if (st.st_size != 0) {
+    return Error::precondition("the export file is not empty (" +
+                               n(static_cast<std::uint64_t>(st.st_size)) +
+                               " bytes); blobs are exported only into a new, empty file");
+  }
+  auto blob = open_blob(*rec);
+  if (!blob) return blob.take_error();
+
+  // Whatever fails below, the file is left empty rather than half a blob.
+  struct Truncate {
+    int fd;
+    bool armed = true;
+    ~Truncate() {
+      if (armed) (void)::ftruncate(fd, 0);
+    }
+  } truncate{fd};
+
+  auto verify_chunk = [&](std::uint64_t index, core::ByteView chunk) -> Status {
+    std::uint64_t want = std::min<std::uint64_t>(kChunkSize, rec->size - index * kChunkSize);
+    if (chunk.size() != want || !digest_matches(rec->leaves, index, crypto::sha256(chunk))) {
+      return Error::data_loss("blob " + cid + " chunk " + n(index) +
+                              " does not match its digest; the stored copy is corrupt");
+    }
+    return {};
+  };
+  SOMA_TRY(copy_chunks(pool_, CopyEnd{blob->fd(), blob_path(cid).string()},
+                       CopyEnd{fd, "the export file"}, rec->size, verify_chunk, progress));
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    std::string message = "cannot sync the export file: " + std::string(std::strerror(err));
+    if (err == ENOSPC || err == EDQUOT) return Error::exhausted(std::move(message));
+    return Error::internal(std::move(message));
+  }
+  truncate.armed = false;
+  return rec->size;
 }
 
 Result<BlobInfo> BlobStoreImpl::publish(const std::string& space_id, const Cid& cid,
@@ -389,18 +591,44 @@ Result<std::uint64_t> BlobStoreImpl::space_usage(const std::string& space_id) {
   return repo_.space_usage(space_id);
 }
 
-Status BlobStoreImpl::read(const std::string& cid, std::uint64_t offset, std::uint64_t length,
-                           const Sink& sink) {
+Result<store::BlobRecord> BlobStoreImpl::find_record(const std::string& cid) {
   auto parsed = Cid::parse(cid);
   if (!parsed) return parsed.take_error();
   auto found = repo_.find(cid);
   if (!found) return found.take_error();
   if (!*found) return Error::not_found("no blob " + cid);
-  const store::BlobRecord& rec = **found;
+  store::BlobRecord& rec = **found;
   if (rec.leaf_count != dag_leaf_count(rec.size) ||
       rec.leaves.size() != rec.leaf_count * Cid::kDigestSize) {
     return Error::data_loss("blob " + cid + " has a damaged record (wrong number of leaf digests)");
   }
+  return std::move(rec);
+}
+
+Result<file::File> BlobStoreImpl::open_blob(const store::BlobRecord& rec) {
+  const fs::path path = blob_path(rec.cid);
+  auto f = file::File::open_read(path);
+  if (!f) {
+    if (f.error().code == core::ErrorCode::kNotFound) {
+      return Error::data_loss("blob " + rec.cid +
+                              " is recorded but its file is missing; run verify");
+    }
+    return f.take_error();
+  }
+  auto on_disk = f->size(path);
+  if (!on_disk) return on_disk.take_error();
+  if (*on_disk != rec.size) {
+    return Error::data_loss("blob " + rec.cid + " file is " + n(*on_disk) + " bytes, not " +
+                            n(rec.size) + "; the stored copy is corrupt");
+  }
+  return f;
+}
+
+Status BlobStoreImpl::read(const std::string& cid, std::uint64_t offset, std::uint64_t length,
+                           const Sink& sink) {
+  auto found = find_record(cid);
+  if (!found) return found.take_error();
+  const store::BlobRecord& rec = *found;
   if (offset > rec.size) {
     return Error::invalid("offset " + n(offset) + " is past the end of blob " + cid + " (" +
                           n(rec.size) + " bytes)");
@@ -409,19 +637,8 @@ Status BlobStoreImpl::read(const std::string& cid, std::uint64_t offset, std::ui
   if (offset == end) return {};
 
   const fs::path path = blob_path(cid);
-  auto f = file::File::open_read(path);
-  if (!f) {
-    if (f.error().code == core::ErrorCode::kNotFound) {
-      return Error::data_loss("blob " + cid + " is recorded but its file is missing; run verify");
-    }
-    return f.take_error();
-  }
-  auto on_disk = f->size(path);
-  if (!on_disk) return on_disk.take_error();
-  if (*on_disk != rec.size) {
-    return Error::data_loss("blob " + cid + " file is " + n(*on_disk) + " bytes, not " +
-                            n(rec.size) + "; the stored copy is corrupt");
-  }
+  auto f = open_blob(rec);
+  if (!f) return f.take_error();
 
   // Each chunk is checked whole before any of its bytes leave.
   core::Bytes buffer(kChunkSize);

@@ -32,6 +32,13 @@ struct Limits {
   std::uint64_t space_quota_bytes = 0;  // 0: no quota
 };
 
+// Threads that hash one file's chunks in import_file and export_file, the
+// caller's among them. Chunks are independent, so two already double the
+// hashing rate of one; more would take cores the rest of the daemon needs.
+// The store keeps one thread more, to write a batch while the next is
+// hashed; it mostly waits for the disk.
+inline constexpr std::size_t kTransferThreads = 2;
+
 struct VerifyProblem {
   std::string cid;
   std::string problem;
@@ -60,7 +67,9 @@ class Upload {
 
 // The daemon's content-addressed store. Each blob's bytes live in one file
 // named by its CID; the database holds its size, leaf digests and the
-// spaces it is charged to. Thread-safe.
+// spaces it is charged to. Thread-safe. It owns kTransferThreads helper
+// threads that read, hash and write chunks for import_file and
+// export_file alongside the calling thread.
 class BlobStore {
  public:
   // `dir` is created 0700 if missing. Leftover temporary files from a
@@ -75,6 +84,39 @@ class BlobStore {
   virtual Result<std::unique_ptr<Upload>> begin_upload(
       const std::string& space_id, std::uint64_t declared_size,
       const std::optional<std::string>& expected_cid, const std::string& name) = 0;
+
+  // Told the bytes moved so far by import_file and export_file after each
+  // batch of chunks. An error it returns (the caller went away) stops the
+  // transfer, which then stores or leaves nothing.
+  using TransferProgress = std::function<Status(std::uint64_t done)>;
+
+  // Stores the regular file open at `fd` (borrowed; read with pread from
+  // offset 0) as a blob charged to `space_id`. `size` is the size the
+  // caller saw; the file must keep exactly that size, unmodified, while it
+  // is read. Everything begin_upload checks is checked before a byte is
+  // read. Chunks are read, hashed and written on the store's transfer
+  // threads, batch by batch, and each batch's writeback starts at once, so
+  // the final sync is short. Blocks the calling thread.
+  // Errors: those of begin_upload and Upload::finish; kInvalidArgument when
+  // `fd` is not a regular file; kFailedPrecondition when its size is not
+  // `size`, or it grows, shrinks or is modified while read; the error
+  // `progress` returns. Nothing is stored after an error.
+  virtual Result<BlobInfo> import_file(int fd, const std::string& space_id, std::uint64_t size,
+                                       const std::optional<std::string>& expected_cid,
+                                       const std::string& name,
+                                       const TransferProgress& progress) = 0;
+
+  // Writes blob `cid` into the empty regular file open for writing at `fd`
+  // (borrowed) from offset 0, each chunk checked against its leaf digest
+  // before any of it is written, then syncs the file. Returns the bytes
+  // written: the blob's size. Chunks move on the store's transfer threads.
+  // Errors: kNotFound and kDataLoss as read() gives them;
+  // kInvalidArgument when `fd` is not a regular file; kFailedPrecondition
+  // when it is not empty; kResourceExhausted when its file system is full;
+  // the error `progress` returns. After an error the file is truncated to
+  // empty, so it never holds part of a blob.
+  virtual Result<std::uint64_t> export_file(const std::string& cid, int fd,
+                                            const TransferProgress& progress) = 0;
 
   virtual Result<BlobInfo> get(const std::string& cid) = 0;
   virtual Result<std::vector<BlobInfo>> list(const std::optional<std::string>& space_id) = 0;

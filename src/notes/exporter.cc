@@ -567,8 +567,7 @@ Result<ExportResult> write_export(const ExportPlan& plan, const fs::path& target
     }
     Status written;
     if (file.from_blob) {
-      written =
-          blobs.read(file.cid, file.size, [&](core::ByteView chunk) { return out->write(chunk); });
+      written = blobs.write_to(file.cid, file.size, *out);
       // Without the daemon no other blob can be read either.
       if (!written.ok() && written.error().code == core::ErrorCode::kUnavailable) {
         return written.take_error();

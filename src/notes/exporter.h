@@ -9,6 +9,7 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "notes/file_access.h"
 #include "notes/importer.h"
 
 namespace soma::notes {
@@ -89,6 +90,12 @@ class BlobSource {
   virtual ~BlobSource() = default;
   virtual core::Status read(const std::string& cid, std::uint64_t size,
                             const std::function<core::Status(core::ByteView)>& sink) = 0;
+  // Fills `out`, an empty temporary file that is renamed into place once
+  // this succeeds, with the blob. The bytes come through read() unless a
+  // source can have the file written more directly.
+  virtual core::Status write_to(const std::string& cid, std::uint64_t size, AtomicFile& out) {
+    return read(cid, size, [&out](core::ByteView chunk) { return out.write(chunk); });
+  }
 };
 
 struct ExportResult {

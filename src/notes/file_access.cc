@@ -282,6 +282,37 @@ Status AtomicFile::commit() {
   return {};
 }
 
+std::optional<std::string> fd_path(int fd) {
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  std::string target(PATH_MAX, '\0');
+  ssize_t n = ::readlink(link.c_str(), target.data(), target.size());
+  // A full buffer may be a truncated path.
+  if (n <= 0 || static_cast<std::size_t>(n) >= target.size()) return std::nullopt;
+  target.resize(static_cast<std::size_t>(n));
+  if (target.front() != '/') return std::nullopt;  // "pipe:[…]", "anon_inode:…"
+  return target;
+}
+
+std::optional<std::string> AtomicFile::temp_path() const {
+  if (committed_ || !dir_.valid()) return std::nullopt;
+  auto dir = fd_path(dir_.get());
+  if (!dir) return std::nullopt;
+  return *dir == "/" ? "/" + temp_ : *dir + "/" + temp_;
+}
+
+Status AtomicFile::adopt_written(std::uint64_t bytes) {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) {
+    return error_from_errno(errno, "cannot check " + display_);
+  }
+  if (static_cast<std::uint64_t>(st.st_size) != written_ + bytes) {
+    return Error::internal(display_ + " holds " + std::to_string(st.st_size) + " bytes, not the " +
+                           std::to_string(written_ + bytes) + " written into it");
+  }
+  written_ += bytes;
+  return {};
+}
+
 std::optional<std::string> join_lexically(std::string_view base, std::string_view path) {
   std::vector<std::string> parts;
   auto push = [&](std::string_view text) -> bool {

@@ -105,6 +105,15 @@ class AtomicFile {
   core::Status commit();
   std::uint64_t written() const { return written_; }
 
+  // The temporary file, for another process (the daemon) to write into:
+  // its descriptor, still owned here, and its absolute path as this
+  // process sees it (nullopt when the system cannot tell).
+  int fd() const { return fd_.get(); }
+  std::optional<std::string> temp_path() const;
+  // Counts `bytes` someone else wrote into the temporary file; fails unless
+  // it now holds exactly written() + `bytes`.
+  core::Status adopt_written(std::uint64_t bytes);
+
  private:
   AtomicFile(UniqueFd dir, std::string name, std::string temp, std::string display, UniqueFd fd,
              bool replace)
@@ -124,6 +133,10 @@ class AtomicFile {
   bool committed_ = false;
   std::uint64_t written_ = 0;
 };
+
+// The absolute path of the file open at `fd` as this process sees it, from
+// /proc/self/fd; nullopt when there is none to tell (no /proc, a pipe).
+std::optional<std::string> fd_path(int fd);
 
 // Reads `fd` to its end in chunks of at most `chunk` bytes, handing each
 // to `sink`; stops at the first error the sink returns.
