@@ -17,19 +17,31 @@
 
 #include "api/api_token.h"
 #include "api/daemon_service.h"
+#include "api/membership_service.h"
+#include "api/network_service.h"
 #include "api/protobuf_log.h"
 #include "api/server.h"
 #include "api/socket_guard.h"
 #include "blob/blob_store.h"
+#include "cap/authorizer.h"
+#include "cap/clock.h"
 #include "core/logging.h"
 #include "core/paths.h"
 #include "crypto/identity_file.h"
 #include "crypto/peer_id.h"
 #include "data_dir_lock.h"
+#include "membership/courier.h"
+#include "membership/decider.h"
+#include "membership/join_protocol.h"
+#include "membership/membership_service.h"
+#include "network.h"
 #include "options.h"
+#include "p2p/node/node.h"
 #include "space/space_service.h"
 #include "store/database.h"
+#include "store/capability_repository.h"
 #include "store/event_log.h"
+#include "store/listen_port_repository.h"
 #include "store/migrations.h"
 
 namespace soma::daemon {
@@ -37,7 +49,8 @@ namespace {
 
 // Exit codes the daemon's users and tests rely on.
 constexpr int kExitClean = 0;
-constexpr int kExitUsage = 1;       // bad flags, config or token file; data dir or socket in use
+constexpr int kExitUsage = 1;       // bad flags, config or token file; data dir, socket or
+                                    // listen address in use
 constexpr int kExitStorage = 2;     // identity, database, migration or blob store
 constexpr int kExitPermission = 3;  // loose socket dir, key file or token file permissions
 
@@ -121,6 +134,16 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   }
   space::SpaceService spaces(**db, events, **blobs, peer_id);
 
+  // Who may do what in which space: one authorizer over the stored
+  // capabilities, and the join flow on top of it.
+  store::CapabilityRepository capabilities(**db);
+  store::SpaceOwners space_owners(**db);
+  cap::SystemClock clock;
+  cap::Authorizer authorizer(capabilities, space_owners, clock);
+  membership::OwnerDecides decider;
+  membership::MembershipService memberships(**db, events, authorizer, capabilities, space_owners,
+                                            clock, *key, {}, &decider);
+
   std::optional<std::string> token;
   if (opts.require_token) {
     auto loaded = api::load_or_create_api_token(paths.token_file());
@@ -151,12 +174,53 @@ int run(const Options& opts, const sigset_t& stop_signals) {
     return exit_code_for(ok.error(), kExitUsage);
   }
 
+  // The network starts after the database (a failed migration opens no
+  // listener) and before the API, so Status can report its addresses.
+  p2p::node::Config net_config;
+  net_config.host.agent_version = std::string("soma/") + SOMA_VERSION;
+  auto node = p2p::node::Node::start(std::move(*key), std::move(net_config));
+  if (!node) {
+    spdlog::error("cannot start the network: {}", node.error().message);
+    return kExitUsage;
+  }
+  if (opts.no_listen) {
+    spdlog::info("not listening for peers (--no-listen)");
+  } else {
+    store::ListenPortRepository ports(**db);
+    const bool defaults = opts.listen.empty();
+    auto opened =
+        open_listeners(**node, ports, defaults ? default_listen_addrs() : opts.listen, defaults);
+    if (!opened.ok()) {
+      // Printed, not only logged: a person fixing --listen needs to see it.
+      std::cerr << "soma-daemon: " << opened.error().message
+                << "; fix --listen, SOMA_LISTEN or the config's listen key\n";
+      return kExitUsage;
+    }
+  }
+
   api::DaemonInfo info{peer_id, SOMA_VERSION, paths.data_dir, socket, started_ms};
+  info.listen_addrs = [net = node->get()] {
+    std::vector<std::string> out;
+    for (const auto& addr : net->dialable_addrs()) out.push_back(addr.to_string());
+    return out;
+  };
   api::ApiLimits api_limits;
   api_limits.upload_idle_timeout = opts.upload_idle_timeout;
+  api::NetworkService network(**node, token);
+
+  membership::JoinProtocol join(memberships, **node);
+  if (auto served = join.start(); !served.ok()) {
+    spdlog::error("cannot serve the join protocols: {}", served.error().message);
+    return kExitUsage;
+  }
+  // Decisions still in the outbox from an earlier run go out now.
+  membership::Courier courier(memberships, join);
+  memberships.set_decision_listener([&courier] { courier.wake(); });
+  courier.start();
+  api::MembershipService membership_api(memberships, join, token);
   api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token),
                              api_limits);
-  auto server = api::Server::start(socket, service, events);
+  auto server = api::Server::start(socket, service, events, &network, &membership_api);
   if (!server) {
     spdlog::error("{}", server.error().message);
     return exit_code_for(server.error(), kExitUsage);
@@ -164,6 +228,11 @@ int run(const Options& opts, const sigset_t& stop_signals) {
 
   spdlog::info("soma-daemon ready peer={} socket={} data_dir={} token={}", peer_id, socket.string(),
                paths.data_dir.string(), opts.require_token ? "required" : "not required");
+  if (spdlog::should_log(spdlog::level::info)) {
+    for (const auto& addr : (*node)->dialable_addrs()) {
+      spdlog::info("reachable at {}", addr.to_string());
+    }
+  }
   std::cout << "ready " << socket.string() << std::endl;
 
   int sig = 0;
@@ -171,6 +240,9 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   }
   spdlog::info("soma-daemon stopping on signal {}", sig);
   (*server)->shutdown();
+  courier.stop();
+  (*node)->stop();
+  join.stop();
   spdlog::info("soma-daemon stopped");
   spdlog::default_logger()->flush();
   return kExitClean;

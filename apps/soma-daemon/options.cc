@@ -10,24 +10,28 @@
 #include <string_view>
 
 #include "blob/blob_store.h"
+#include "p2p/transport/tcp.h"
 
 namespace soma::daemon {
 namespace {
 
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
                                                         "error", "critical", "off"};
-constexpr std::array<std::string_view, 6> kConfigKeys = {
-    "data_dir", "socket_dir", "log_level", "require_token", "max_blob_bytes", "space_quota_bytes"};
+constexpr std::array<std::string_view, 8> kConfigKeys = {
+    "data_dir",       "socket_dir",        "log_level", "require_token",
+    "max_blob_bytes", "space_quota_bytes", "listen",    "no_listen"};
 
 constexpr std::string_view kDescription =
     "soma-daemon: the per-device Soma backend. It owns this device's identity, its spaces, "
     "pages, documents and blobs, and serves them to the `soma` CLI and other local clients "
     "through a gRPC API on a private Unix socket. It prints `ready <socket>` on stdout once "
     "it accepts calls, and stops cleanly on SIGINT or SIGTERM.\n\n"
+    "It also listens for libp2p peers: by default on TCP on every interface, on a port "
+    "chosen once and kept across restarts (see --listen, --no-listen).\n\n"
     "Settings come from flags, then SOMA_* environment variables, then the TOML config "
     "file (keys: data_dir, socket_dir, log_level, require_token, max_blob_bytes, "
-    "space_quota_bytes; relative paths are taken from the config file's folder), then "
-    "defaults.";
+    "space_quota_bytes, listen (an array of multiaddrs), no_listen; relative paths are taken "
+    "from the config file's folder), then defaults.";
 
 bool is_log_level(std::string_view level) {
   for (auto l : kLogLevels) {
@@ -69,6 +73,28 @@ std::string read_path(const toml::table& table, const std::filesystem::path& fil
   return {};
 }
 
+// Reads one listen address: a TCP multiaddr the host can bind. Returns an
+// error message naming `where` and the address, or empty.
+std::string parse_listen(std::string_view where, std::string text,
+                         std::vector<p2p::Multiaddr>* out) {
+  auto first = text.find_first_not_of(" \t");
+  auto last = text.find_last_not_of(" \t");
+  text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+  auto addr = p2p::Multiaddr::parse(text);
+  if (addr.ok()) {
+    auto endpoint = p2p::transport::endpoint_from_multiaddr(*addr);
+    if (endpoint.ok()) {
+      out->push_back(std::move(*addr));
+      return {};
+    }
+    return fmt::format("{} '{}' cannot be listened on: {}", where, text, endpoint.error().message);
+  }
+  return fmt::format(
+      "{} '{}' is not a multiaddr: {}; a listen address looks like "
+      "/ip4/0.0.0.0/tcp/4001 or /ip6/::/tcp/0",
+      where, text, addr.error().message);
+}
+
 // Which settings a flag or the environment already gave.
 struct Given {
   bool data_dir = false;
@@ -77,6 +103,7 @@ struct Given {
   bool require_token = false;
   bool max_blob_bytes = false;
   bool space_quota_bytes = false;
+  bool listen = false;  // --listen or --no-listen
 };
 
 // Applies the config file to `opts` for every setting not already given.
@@ -96,7 +123,8 @@ std::string apply_config(const std::filesystem::path& file, const Given& given, 
     if (!known) {
       return config_error(file, key.str(),
                           "is not a setting soma-daemon knows (known keys: data_dir, socket_dir, "
-                          "log_level, require_token, max_blob_bytes, space_quota_bytes)");
+                          "log_level, require_token, max_blob_bytes, space_quota_bytes, listen, "
+                          "no_listen)");
     }
   }
   std::optional<std::filesystem::path> data_dir;
@@ -122,6 +150,39 @@ std::string apply_config(const std::filesystem::path& file, const Given& given, 
     }
     if (!given.log_level) opts->log_level = *level;
   }
+  std::vector<p2p::Multiaddr> listen;
+  bool listen_set = false;
+  if (const toml::node* node = table.get("listen")) {
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+      return config_error(file, "listen", "must be an array of multiaddr strings");
+    }
+    listen_set = true;
+    for (const toml::node& item : *list) {
+      auto text = item.value<std::string>();
+      if (!item.is_string() || !text) {
+        return config_error(file, "listen", "must hold only multiaddr strings");
+      }
+      std::string err = parse_listen(
+          fmt::format("config file {}: key 'listen': address", file.string()), *text, &listen);
+      if (!err.empty()) return err;
+    }
+  }
+  bool no_listen = false;
+  if (const toml::node* node = table.get("no_listen")) {
+    auto flag = node->value<bool>();
+    if (!node->is_boolean() || !flag)
+      return config_error(file, "no_listen", "must be true or false");
+    no_listen = *flag;
+  }
+  if (no_listen && !listen.empty()) {
+    return config_error(file, "no_listen", "cannot be true while 'listen' names addresses");
+  }
+  if (!given.listen) {
+    if (listen_set) opts->listen = std::move(listen);
+    opts->no_listen = no_listen || (listen_set && opts->listen.empty());
+  }
+
   if (const toml::node* node = table.get("require_token")) {
     auto flag = node->value<bool>();
     if (!node->is_boolean() || !flag)
@@ -170,6 +231,8 @@ ParseOutcome parse_options(int argc, char** argv) {
   std::uint64_t max_blob_bytes = 0;
   std::uint64_t space_quota_bytes = 0;
   std::uint64_t upload_idle_seconds = 0;
+  std::vector<std::string> listen;
+  bool no_listen = false;
 
   auto* data_dir_opt =
       app.add_option("--data-dir", data_dir,
@@ -210,6 +273,17 @@ ParseOutcome parse_options(int argc, char** argv) {
                                  opts.upload_idle_timeout.count()))
           ->envname("SOMA_UPLOAD_IDLE_TIMEOUT")
           ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{86400}));
+  auto* listen_opt =
+      app.add_option("--listen", listen,
+                     "libp2p listen address, repeatable, e.g. /ip4/0.0.0.0/tcp/4001 (SOMA_LISTEN: "
+                     "comma-separated). Port 0 picks a random port once and keeps it across "
+                     "restarts (default: /ip4/0.0.0.0/tcp/0 and /ip6/::/tcp/0)")
+          ->envname("SOMA_LISTEN")
+          ->delimiter(',')
+          ->type_name("MULTIADDR");
+  auto* no_listen_opt = app.add_flag("--no-listen", no_listen,
+                                     "Open no libp2p listener; the daemon can still dial out")
+                            ->envname("SOMA_NO_LISTEN");
 
   try {
     app.parse(argc, argv);
@@ -245,6 +319,24 @@ ParseOutcome parse_options(int argc, char** argv) {
   }
   if (idle_opt->count() > 0) {
     opts.upload_idle_timeout = std::chrono::seconds(static_cast<std::int64_t>(upload_idle_seconds));
+  }
+  if (listen_opt->count() > 0) {
+    given.listen = true;
+    for (auto& text : listen) {
+      std::string err = parse_listen("--listen", text, &opts.listen);
+      if (!err.empty()) {
+        std::cerr << "soma-daemon: " << err << "\n";
+        return Exit{1};
+      }
+    }
+  }
+  if (no_listen_opt->count() > 0 && no_listen) {
+    if (given.listen) {
+      std::cerr << "soma-daemon: --no-listen and --listen contradict each other; give one\n";
+      return Exit{1};
+    }
+    given.listen = true;
+    opts.no_listen = true;
   }
   if (config_opt->count() > 0 && !config.empty()) {
     std::error_code ec;

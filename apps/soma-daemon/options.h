@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
+
+#include "p2p/multiaddr/multiaddr.h"
 
 namespace soma::daemon {
 
@@ -21,6 +24,11 @@ struct Options {
   std::uint64_t space_quota_bytes = 0;  // 0: no quota
   // An upload that sends nothing for this long is cancelled.
   std::chrono::seconds upload_idle_timeout{60};
+  // Where libp2p listens, each a TCP address checked when parsed; empty:
+  // the defaults (every interface, a port chosen once and remembered).
+  std::vector<p2p::Multiaddr> listen;
+  // Open no listener at all (the daemon can still dial out when asked).
+  bool no_listen = false;
 };
 
 // What parsing decided: run with these options, or exit now with this code

@@ -145,8 +145,10 @@ Result<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   auto channel = grpc::CreateCustomChannel("unix://" + endpoint.socket.string(),
                                            grpc::InsecureChannelCredentials(), args);
-  return std::unique_ptr<Client>(
-      new Client(endpoint, std::move(token), api::Daemon::NewStub(channel)));
+  return std::unique_ptr<Client>(new Client(endpoint, std::move(token),
+                                            api::Daemon::NewStub(channel),
+                                            api::Network::NewStub(channel),
+                                            api::Membership::NewStub(channel)));
 }
 
 std::unique_ptr<grpc::ClientContext> Client::context(bool streaming) const {

@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "soma/api/v1/daemon.grpc.pb.h"
+#include "soma/api/v1/membership.grpc.pb.h"
+#include "soma/api/v1/network.grpc.pb.h"
 
 namespace soma::cli {
 
@@ -41,6 +43,10 @@ class Client {
   static core::Result<std::unique_ptr<Client>> connect(const Endpoint& endpoint);
 
   api::Daemon::Stub& stub() { return *stub_; }
+  // The daemon's network service, on the same connection.
+  api::Network::Stub& network() { return *network_; }
+  // The daemon's membership service (joins, decisions, audit).
+  api::Membership::Stub& membership() { return *membership_; }
 
   // A context for one call: token attached; unary calls get a deadline,
   // streams none (they last as long as the transfer).
@@ -62,12 +68,20 @@ class Client {
   }
 
  private:
-  Client(Endpoint endpoint, std::string token, std::unique_ptr<api::Daemon::Stub> stub)
-      : endpoint_(std::move(endpoint)), token_(std::move(token)), stub_(std::move(stub)) {}
+  Client(Endpoint endpoint, std::string token, std::unique_ptr<api::Daemon::Stub> stub,
+         std::unique_ptr<api::Network::Stub> network,
+         std::unique_ptr<api::Membership::Stub> membership)
+      : endpoint_(std::move(endpoint)),
+        token_(std::move(token)),
+        stub_(std::move(stub)),
+        network_(std::move(network)),
+        membership_(std::move(membership)) {}
 
   Endpoint endpoint_;
   std::string token_;  // secret: never printed
   std::unique_ptr<api::Daemon::Stub> stub_;
+  std::unique_ptr<api::Network::Stub> network_;
+  std::unique_ptr<api::Membership::Stub> membership_;
 };
 
 // The error for a daemon that cannot be reached at `endpoint`, with a hint

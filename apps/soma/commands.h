@@ -60,6 +60,8 @@ void add_blob_commands(CLI::App& app, Registry& registry);
 void add_events_command(CLI::App& app, Registry& registry);
 void add_import_command(CLI::App& app, Registry& registry);
 void add_export_command(CLI::App& app, Registry& registry);
+void add_peer_commands(CLI::App& app, Registry& registry);
+void add_membership_commands(CLI::App& app, Registry& registry);
 
 // Reads a whole file (or stdin for "-") of at most `max_bytes`.
 core::Result<std::string> read_input(const std::string& path, std::uint64_t max_bytes);

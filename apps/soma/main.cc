@@ -16,7 +16,8 @@ constexpr const char* kFooter =
     "  1  usage error, or the daemon found the request invalid (INVALID_ARGUMENT)\n"
     "  2  not found (NOT_FOUND)\n"
     "  3  permission denied: the API token is missing or wrong (PERMISSION_DENIED)\n"
-    "  4  soma-daemon cannot be reached: not running, or no socket (UNAVAILABLE)\n"
+    "  4  soma-daemon cannot be reached: not running, or no socket; or the peer a\n"
+    "     network command names cannot be reached (UNAVAILABLE)\n"
     "  5  any other failure: quota, data loss, blobs failing verification, files an\n"
     "     import or export had to leave out\n"
     "With --json every command prints one JSON document on stdout, errors as\n"
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
   add_events_command(app, registry);
   add_import_command(app, registry);
   add_export_command(app, registry);
+  add_peer_commands(app, registry);
+  add_membership_commands(app, registry);
 
   // Global options work after the command too, and every help shows the
   // exit codes.

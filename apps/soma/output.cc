@@ -215,7 +215,9 @@ nlohmann::json to_json(const soma::api::v1::Space& m) {
           {"updated_ms", m.updated_ms()},
           {"page_count", m.page_count()},
           {"blob_bytes", m.blob_bytes()},
-          {"quota_bytes", m.quota_bytes()}};
+          {"quota_bytes", m.quota_bytes()},
+          {"membership", m.membership()},
+          {"membership_expires_ms", m.membership_expires_ms()}};
 }
 
 nlohmann::json to_json(const soma::api::v1::Page& m) {

@@ -34,6 +34,8 @@ void print_space(const Output& out, const api::Space& s) {
               {"name", s.name()},
               {"owner", s.owner()},
               {"role", s.role()},
+              {"membership", s.membership().empty() ? "-" : s.membership()},
+              {"until", format_time(s.membership_expires_ms())},
               {"created", format_time(s.created_ms())},
               {"updated", format_time(s.updated_ms())},
               {"pages", std::to_string(s.page_count())},
@@ -52,14 +54,14 @@ int run_list(Context& ctx) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : reply->spaces()) {
     spaces.push_back(to_json(s));
-    rows.push_back(
-        {s.id(), s.name(), s.role(), std::to_string(s.page_count()), format_bytes(s.blob_bytes())});
+    rows.push_back({s.id(), s.name(), s.role(), s.membership().empty() ? "-" : s.membership(),
+                    std::to_string(s.page_count()), format_bytes(s.blob_bytes())});
   }
   out.document({{"spaces", spaces}});
   if (rows.empty()) {
     out.line("no spaces yet; create one with `soma space create NAME`");
   } else {
-    out.table({"ID", "NAME", "ROLE", "PAGES", "BLOBS"}, rows);
+    out.table({"ID", "NAME", "ROLE", "STATE", "PAGES", "BLOBS"}, rows);
   }
   return kExitOk;
 }

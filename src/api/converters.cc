@@ -14,6 +14,8 @@ void to_proto(const space::Space& in, v1::Space* out) {
   out->set_page_count(in.page_count);
   out->set_blob_bytes(in.blob_bytes);
   out->set_quota_bytes(in.quota_bytes);
+  out->set_membership(in.membership);
+  out->set_membership_expires_ms(in.membership_expires_ms);
 }
 
 void to_proto(const space::Page& in, v1::Page* out) {

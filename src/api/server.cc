@@ -16,6 +16,8 @@
 #include <utility>
 
 #include "api/daemon_service.h"
+#include "api/membership_service.h"
+#include "api/network_service.h"
 #include "api/socket_guard.h"
 
 namespace soma::api {
@@ -45,7 +47,9 @@ void remove_socket_file(const std::filesystem::path& socket, const FileIdentity&
 
 core::Result<std::unique_ptr<Server>> Server::start(const std::filesystem::path& socket,
                                                     DaemonService& service,
-                                                    store::EventLog& events) {
+                                                    store::EventLog& events,
+                                                    NetworkService* network,
+                                                    MembershipService* membership) {
   // gRPC binds a path of its own and unlinks it by name when it stops,
   // whatever file is there by then. So it gets a name only this process
   // uses; the public name is a hard link made with link(), which fails if
@@ -61,6 +65,8 @@ core::Result<std::unique_ptr<Server>> Server::start(const std::filesystem::path&
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + bound.string(), grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
+  if (network != nullptr) builder.RegisterService(network);
+  if (membership != nullptr) builder.RegisterService(membership);
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxReceiveMessageBytes));
   grpc::ResourceQuota quota("soma-daemon-api");
   quota.SetMaxThreads(kMaxThreads);

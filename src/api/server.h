@@ -17,6 +17,8 @@ class Server;
 namespace soma::api {
 
 class DaemonService;
+class MembershipService;
+class NetworkService;
 
 // Runs the daemon's gRPC API on a Unix socket, never on a TCP port, with
 // server reflection so generic tools can explore it.
@@ -48,10 +50,13 @@ class Server {
   // remove_stale_socket first; one that appears meanwhile is
   // kAlreadyExists. Fails with kPermissionDenied for loose permissions,
   // kInvalidArgument for an unusable path, kUnavailable when gRPC cannot
-  // listen.
+  // listen. `network`, when given, is served on the same socket and must
+  // outlive the Server too; so must `membership`, served the same way.
   static core::Result<std::unique_ptr<Server>> start(const std::filesystem::path& socket,
                                                      DaemonService& service,
-                                                     store::EventLog& events);
+                                                     store::EventLog& events,
+                                                     NetworkService* network = nullptr,
+                                                     MembershipService* membership = nullptr);
 
   ~Server();
   Server(const Server&) = delete;

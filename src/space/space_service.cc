@@ -241,6 +241,14 @@ struct SpaceService::Impl {
     s.created_ms = r.created_ms;
     s.updated_ms = r.updated_ms;
     s.page_count = r.page_count;
+    s.membership_expires_ms = r.membership_expires_ms;
+    if (r.membership_state.empty()) {
+      s.membership = "owned";
+    } else if (r.membership_expires_ms <= now_ms()) {
+      s.membership = "expired";
+    } else {
+      s.membership = r.membership_state;
+    }
     auto usage = blobs.space_usage(r.id);
     if (!usage) return usage.take_error();
     s.blob_bytes = *usage;

@@ -21,6 +21,11 @@ struct Space {
   std::string name;
   std::string owner;  // PeerId of the creator
   std::string role;   // this device's role in the space
+  // How this device holds the space: "owned" (created here), "joined"
+  // (through a membership capability the owner issued) or "expired" (that
+  // capability has ended).
+  std::string membership;
+  std::int64_t membership_expires_ms = 0;  // joined, expired: when the capability ends
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
   std::uint64_t page_count = 0;

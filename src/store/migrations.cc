@@ -89,6 +89,116 @@ CREATE TABLE settings (
   value       TEXT NOT NULL
 );
 )sql"},
+      {2, "remembered listen ports", R"sql(
+-- The port a /tcp/0 listen address was given, so the daemon's addresses
+-- stay the same across restarts.
+CREATE TABLE listen_ports (
+  listen_addr TEXT PRIMARY KEY,
+  port        INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  updated_ms  INTEGER NOT NULL
+);
+)sql"},
+      {3, "memberships, join requests and their audit", R"sql(
+-- Membership capabilities the authorizer accepted: presented by peers,
+-- received in join decisions or issued here. The carried envelope is kept
+-- and verified again on every use; the other columns index it.
+CREATE TABLE capabilities (
+  space_id    TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+  id          BLOB NOT NULL CHECK (length(id) = 16),
+  subject     TEXT NOT NULL,
+  issuer      TEXT NOT NULL,
+  role        TEXT NOT NULL,
+  issued_ms   INTEGER NOT NULL,
+  expires_ms  INTEGER NOT NULL,
+  delegated   INTEGER NOT NULL CHECK (delegated IN (0, 1)),
+  envelope    BLOB NOT NULL,
+  recorded_ms INTEGER NOT NULL,
+  PRIMARY KEY (space_id, id)
+);
+CREATE INDEX capabilities_by_subject ON capabilities(space_id, subject);
+CREATE INDEX capabilities_by_issuer ON capabilities(space_id, issuer, issued_ms);
+
+-- Revocations verified against their space's owner.
+CREATE TABLE revocations (
+  space_id    TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+  id          BLOB NOT NULL CHECK (length(id) = 16),
+  kind        TEXT NOT NULL,
+  envelope    BLOB NOT NULL,
+  recorded_ms INTEGER NOT NULL,
+  PRIMARY KEY (space_id, id)
+);
+
+-- Spaces this device joined: owned by another peer and held through a
+-- membership capability (stored in `capabilities`).
+CREATE TABLE memberships (
+  space_id      TEXT PRIMARY KEY REFERENCES spaces(id) ON DELETE CASCADE,
+  owner         TEXT NOT NULL,
+  role          TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  capability_id BLOB NOT NULL,
+  expires_ms    INTEGER NOT NULL,
+  request_id    TEXT NOT NULL DEFAULT '',
+  joined_ms     INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL
+);
+
+-- Join requests in both directions. `id` is the request's nonce in hex.
+-- Incoming: `peer` is the requester as its channel authenticated it.
+-- Outgoing: `peer` is the peer the request went to.
+CREATE TABLE join_requests (
+  id           TEXT PRIMARY KEY,
+  direction    TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+  space_id     TEXT NOT NULL,
+  peer         TEXT NOT NULL,
+  owner        TEXT NOT NULL DEFAULT '',
+  role         TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  request      BLOB NOT NULL,
+  peer_addrs   TEXT NOT NULL DEFAULT '',
+  via          TEXT NOT NULL DEFAULT '',
+  space_name   TEXT NOT NULL DEFAULT '',
+  created_ms   INTEGER NOT NULL,
+  updated_ms   INTEGER NOT NULL,
+  granted_role TEXT,
+  expires_ms   INTEGER,
+  reason       TEXT,
+  decision     BLOB,
+  decided_ms   INTEGER,
+  delivery     TEXT NOT NULL DEFAULT '',
+  detail       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX join_requests_by_state ON join_requests(direction, state, created_ms);
+CREATE INDEX join_requests_by_peer ON join_requests(direction, peer, state);
+CREATE INDEX join_requests_by_space ON join_requests(direction, space_id, state);
+
+-- Decisions made here that have not reached their requester yet.
+CREATE TABLE decision_outbox (
+  request_id      TEXT PRIMARY KEY REFERENCES join_requests(id) ON DELETE CASCADE,
+  peer            TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  give_up_ms      INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_ms      INTEGER NOT NULL
+);
+CREATE INDEX decision_outbox_by_due ON decision_outbox(next_attempt_ms);
+
+-- Who asked, decided, issued or revoked what, and when. Kept for audit:
+-- never pruned, and no cascade from spaces.
+CREATE TABLE membership_audit (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms       INTEGER NOT NULL,
+  space_id      TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  actor         TEXT NOT NULL,
+  subject       TEXT NOT NULL DEFAULT '',
+  request_id    TEXT NOT NULL DEFAULT '',
+  capability_id TEXT NOT NULL DEFAULT '',
+  role          TEXT NOT NULL DEFAULT '',
+  detail        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX membership_audit_by_space ON membership_audit(space_id, id);
+)sql"},
   };
   return kMigrations;
 }

@@ -5,7 +5,9 @@ namespace {
 
 constexpr std::string_view kColumns =
     "s.id, s.name, s.owner, s.role, s.created_ms, s.updated_ms, "
-    "(SELECT count(*) FROM pages p WHERE p.space_id = s.id)";
+    "(SELECT count(*) FROM pages p WHERE p.space_id = s.id), "
+    "(SELECT m.state FROM memberships m WHERE m.space_id = s.id), "
+    "(SELECT m.expires_ms FROM memberships m WHERE m.space_id = s.id)";
 
 SpaceRecord read_space(const Statement& stmt) {
   SpaceRecord s;
@@ -16,6 +18,8 @@ SpaceRecord read_space(const Statement& stmt) {
   s.created_ms = stmt.column_int64(4);
   s.updated_ms = stmt.column_int64(5);
   s.page_count = static_cast<std::uint64_t>(stmt.column_int64(6));
+  s.membership_state = stmt.column_text(7);
+  s.membership_expires_ms = stmt.column_int64(8);
   return s;
 }
 
@@ -82,6 +86,16 @@ Result<bool> SpaceRepository::rename(const std::string& id, const std::string& n
   auto stmt = db_.prepare("UPDATE spaces SET name = ?, updated_ms = ? WHERE id = ?");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, name).bind(2, updated_ms).bind(3, id);
+  SOMA_TRY(stmt->run());
+  return db_.changes() > 0;
+}
+
+Result<bool> SpaceRepository::set_role(const std::string& id, const std::string& role,
+                                       std::int64_t updated_ms) {
+  std::lock_guard lock(db_.mutex());
+  auto stmt = db_.prepare("UPDATE spaces SET role = ?, updated_ms = ? WHERE id = ?");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, role).bind(2, updated_ms).bind(3, id);
   SOMA_TRY(stmt->run());
   return db_.changes() > 0;
 }

@@ -18,6 +18,10 @@ struct SpaceRecord {
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
   std::uint64_t page_count = 0;  // read-only: counted on load
+  // Read-only, from `memberships`: how a space owned by another peer is
+  // held ("joined"), and until when; empty and 0 for spaces created here.
+  std::string membership_state;
+  std::int64_t membership_expires_ms = 0;
 };
 
 // The SQL for spaces. Each call takes the database lock; callers that need
@@ -33,6 +37,9 @@ class SpaceRepository {
   Result<std::vector<SpaceRecord>> find_by_name(const std::string& name);
   // All spaces ordered by name, then id.
   Result<std::vector<SpaceRecord>> list();
+  // Sets this device's role in the space (a joined space whose membership
+  // changed). False when no such space exists.
+  Result<bool> set_role(const std::string& id, const std::string& role, std::int64_t updated_ms);
   // False when no such space exists.
   Result<bool> rename(const std::string& id, const std::string& name, std::int64_t updated_ms);
   // Removes the space; the schema's cascades remove its pages, documents,

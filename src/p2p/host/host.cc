@@ -7,6 +7,7 @@
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <exception>
@@ -142,6 +143,9 @@ core::Result<Multiaddr> Host::listen(const Multiaddr& addr) {
   std::error_code ec;
   acceptor->open(endpoint->protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  // An IPv6 listener takes IPv6 only, so /ip4/0.0.0.0 and /ip6/:: can
+  // share a port as two listeners.
+  if (!ec && endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor->bind(*endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

@@ -38,6 +38,8 @@ class PeerStore {
   void set_agent_version(const crypto::PeerId& peer, std::string agent_version);
 
   const PeerRecord* find(const crypto::PeerId& peer) const;
+  // Every remembered peer, for listings.
+  const std::map<crypto::PeerId, PeerRecord>& peers() const { return peers_; }
   std::size_t size() const { return peers_.size(); }
   std::uint64_t evicted() const { return evicted_; }
 

@@ -10,6 +10,7 @@
 
 #include "crypto/keys.h"
 #include "libp2p/identify.pb.h"
+#include "p2p/host/interface_addrs.h"
 #include "p2p/host/message.h"
 #include "p2p/multistream/multistream.h"
 #include "p2p/transport/deadline.h"
@@ -176,7 +177,7 @@ Info Service::local_info(const transport::Connection& connection) const {
   info.protocol_version = std::string(kProtocolVersion);
   info.agent_version = host->config().agent_version;
   info.public_key = crypto::encode_public_key(host->identity().public_key());
-  info.listen_addrs = host->listen_addrs();
+  info.listen_addrs = host::expand_unspecified(host->listen_addrs());
   info.observed_addr = connection.info().remote_addr;
   info.protocols = host->protocols();
   info.has_listen_addrs = true;

@@ -1,0 +1,212 @@
+#include "api/membership_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "api/api_token.h"
+#include "api/network_service.h"
+#include "api/status_mapping.h"
+
+namespace soma::api {
+namespace {
+
+using membership::JoinProtocol;
+
+constexpr std::string_view kTokenRequired =
+    "this daemon requires its API token; pass --token-file or run as the user who owns "
+    "DATA_DIR/api.token";
+
+// Maps a service error for the client, logging it by who caused it.
+grpc::Status fail(std::string_view method, const core::Error& error) {
+  if (error.code == core::ErrorCode::kInternal || error.code == core::ErrorCode::kDataLoss) {
+    spdlog::error("api {} failed: {}", method, error.message);
+  } else {
+    spdlog::debug("api {} refused ({}): {}", method, core::to_string(error.code), error.message);
+  }
+  return to_grpc_status(error);
+}
+
+JoinProtocol::Clock::time_point deadline_for(const grpc::ServerContext* ctx) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  auto budget = duration_cast<milliseconds>(MembershipService::kMaxJoinTime);
+  const auto now = std::chrono::system_clock::now();
+  const auto client = ctx->deadline();
+  if (client < now + budget + MembershipService::kReplyMargin) {
+    budget = std::max(milliseconds(0),
+                      duration_cast<milliseconds>(client - now - MembershipService::kReplyMargin));
+  }
+  return JoinProtocol::Clock::now() + budget;
+}
+
+core::Result<std::optional<store::JoinDirection>> parse_direction(const std::string& text) {
+  if (text.empty()) return std::optional<store::JoinDirection>();
+  auto d = store::parse_join_direction(text);
+  if (!d) {
+    return core::Error::invalid(fmt::format(
+        "unknown direction \"{}\"; use incoming or outgoing", text.substr(0, 32)));
+  }
+  return std::optional<store::JoinDirection>(*d);
+}
+
+core::Result<std::optional<store::JoinState>> parse_state(const std::string& text) {
+  if (text.empty()) return std::optional<store::JoinState>();
+  auto s = store::parse_join_state(text);
+  if (!s) {
+    return core::Error::invalid(fmt::format(
+        "unknown state \"{}\"; use pending, approved, rejected or failed", text.substr(0, 32)));
+  }
+  return std::optional<store::JoinState>(*s);
+}
+
+}  // namespace
+
+void to_proto(const membership::JoinRequestInfo& in, v1::JoinRequestInfo* out) {
+  out->set_id(in.id);
+  out->set_direction(std::string(store::to_string(in.direction)));
+  out->set_space_id(in.space_id);
+  out->set_space_name(in.space_name);
+  out->set_peer(in.peer);
+  out->set_owner(in.owner);
+  out->set_role(in.role);
+  out->set_state(std::string(store::to_string(in.state)));
+  out->set_created_ms(in.created_ms);
+  out->set_updated_ms(in.updated_ms);
+  out->set_granted_role(in.granted_role);
+  out->set_expires_ms(in.expires_ms);
+  out->set_reason(in.reason);
+  out->set_decided_ms(in.decided_ms);
+  out->set_delivery(std::string(store::to_string(in.delivery)));
+  out->set_detail(in.detail);
+  out->set_via(in.via);
+}
+
+MembershipService::MembershipService(membership::MembershipService& service,
+                                     membership::JoinProtocol& protocol,
+                                     std::optional<std::string> token)
+    : service_(service), protocol_(protocol), token_(std::move(token)) {}
+
+grpc::Status MembershipService::authorize(const grpc::ServerContext* ctx) const {
+  if (!token_) return grpc::Status::OK;
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
+  if (it != metadata.end()) {
+    std::string_view value(it->second.data(), it->second.size());
+    if (value.substr(0, kBearerPrefix.size()) == kBearerPrefix &&
+        api_token_matches(*token_, value.substr(kBearerPrefix.size()))) {
+      return grpc::Status::OK;
+    }
+  }
+  spdlog::debug("api call refused: missing or wrong API token");
+  return {grpc::StatusCode::PERMISSION_DENIED, std::string(kTokenRequired)};
+}
+
+grpc::Status MembershipService::Join(grpc::ServerContext* ctx, const v1::JoinSpaceRequest* req,
+                                     v1::JoinRequestInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  if (req->via().empty()) {
+    return fail("Join", core::Error::invalid(
+                            "name the peer to ask: its peer id (12D3KooW…) or a multiaddr "
+                            "(/ip4/…/tcp/…/p2p/12D3KooW…)"));
+  }
+  auto joined = protocol_.join(req->space(), req->via(), req->role(), deadline_for(ctx));
+  if (!joined) {
+    // Everything but a local validation error is the peer's answer or the
+    // network's doing.
+    if (joined.error().code != core::ErrorCode::kInvalidArgument &&
+        joined.error().code != core::ErrorCode::kAlreadyExists &&
+        joined.error().code != core::ErrorCode::kInternal &&
+        joined.error().code != core::ErrorCode::kDataLoss) {
+      ctx->AddTrailingMetadata(std::string(NetworkService::kErrorOriginKey),
+                               std::string(NetworkService::kErrorOriginNetwork));
+    }
+    return fail("Join", joined.error());
+  }
+  to_proto(*joined, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::ListRequests(grpc::ServerContext* ctx,
+                                             const v1::ListRequestsRequest* req,
+                                             v1::ListRequestsReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  membership::RequestFilter filter;
+  auto direction = parse_direction(req->direction());
+  if (!direction) return fail("ListRequests", direction.error());
+  auto state = parse_state(req->state());
+  if (!state) return fail("ListRequests", state.error());
+  filter.direction = *direction;
+  filter.state = *state;
+  filter.space = req->space();
+  auto listed = service_.list_requests(filter);
+  if (!listed) return fail("ListRequests", listed.error());
+  for (const auto& r : *listed) to_proto(r, reply->add_requests());
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::Approve(grpc::ServerContext* ctx, const v1::ApproveRequest* req,
+                                        v1::JoinRequestInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  std::optional<membership::Timestamp> expires;
+  switch (req->expiry_case()) {
+    case v1::ApproveRequest::kExpiresAtMs:
+      expires = req->expires_at_ms();
+      break;
+    case v1::ApproveRequest::kLifetimeMs: {
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      if (req->lifetime_ms() <= 0 ||
+          req->lifetime_ms() > std::numeric_limits<membership::Timestamp>::max() - now) {
+        return fail("Approve", core::Error::invalid(fmt::format(
+                                   "a membership lifetime must be positive and end before the "
+                                   "year 292 million; {} ms is not",
+                                   req->lifetime_ms())));
+      }
+      expires = now + req->lifetime_ms();
+      break;
+    }
+    case v1::ApproveRequest::EXPIRY_NOT_SET:
+      break;
+  }
+  auto approved = service_.approve(req->request(), req->role(), expires);
+  if (!approved) return fail("Approve", approved.error());
+  to_proto(*approved, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::Reject(grpc::ServerContext* ctx, const v1::RejectRequest* req,
+                                       v1::JoinRequestInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto rejected = service_.reject(req->request(), req->reason());
+  if (!rejected) return fail("Reject", rejected.error());
+  to_proto(*rejected, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::Audit(grpc::ServerContext* ctx, const v1::AuditRequest* req,
+                                      v1::AuditReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto entries = service_.audit(req->space(), req->after_id(), req->limit());
+  if (!entries) return fail("Audit", entries.error());
+  for (const auto& e : *entries) {
+    auto* out = reply->add_entries();
+    out->set_id(e.id);
+    out->set_time_ms(e.time_ms);
+    out->set_space_id(e.space_id);
+    out->set_action(e.action);
+    out->set_actor(e.actor);
+    out->set_subject(e.subject);
+    out->set_request_id(e.request_id);
+    out->set_capability_id(e.capability_id);
+    out->set_role(e.role);
+    out->set_detail(e.detail);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace soma::api
