@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string_view>
+
+#include "core/utf8.h"
 
 namespace soma::cap::cbor {
 namespace {
@@ -23,44 +26,9 @@ std::uint8_t initial_byte(MajorType type, std::uint8_t ai) {
   return static_cast<std::uint8_t>((static_cast<std::uint8_t>(type) << 5) | ai);
 }
 
-// Length of the well-formed UTF-8 sequence at text[i], or 0 when there is
-// none (overlong forms, surrogates, code points past U+10FFFF, truncation).
-std::size_t utf8_sequence_length(const std::uint8_t* text, std::size_t size, std::size_t i) {
-  const std::uint8_t b0 = text[i];
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  std::uint8_t lo = 0x80;
-  std::uint8_t hi = 0xbf;
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    len = 2;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    len = 3;
-    if (b0 == 0xe0) lo = 0xa0;
-    if (b0 == 0xed) hi = 0x9f;
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    len = 4;
-    if (b0 == 0xf0) lo = 0x90;
-    if (b0 == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (size - i < len) return 0;
-  if (text[i + 1] < lo || text[i + 1] > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    if (text[i + k] < 0x80 || text[i + k] > 0xbf) return 0;
-  }
-  return len;
-}
-
 // Offset of the first byte that is not part of well-formed UTF-8, or size.
 std::size_t first_invalid_utf8(const std::uint8_t* text, std::size_t size) {
-  std::size_t i = 0;
-  while (i < size) {
-    std::size_t len = utf8_sequence_length(text, size, i);
-    if (len == 0) return i;
-    i += len;
-  }
-  return size;
+  return core::first_invalid_utf8(std::string_view(reinterpret_cast<const char*>(text), size));
 }
 
 struct Encoder {

@@ -4,45 +4,15 @@
 
 #include <cstdint>
 
+#include "core/utf8.h"
+
 namespace soma::space::validation {
 namespace {
 
 using core::Error;
 using core::Status;
 
-// Length of the well-formed UTF-8 sequence at text[i], or 0 when it is not.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto b0 = static_cast<std::uint8_t>(text[i]);
-  if (b0 < 0x80) return 1;
-
-  std::size_t len = 0;
-  std::uint8_t lo = 0x80;
-  std::uint8_t hi = 0xbf;
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    len = 2;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    len = 3;
-    if (b0 == 0xe0) lo = 0xa0;  // overlong
-    if (b0 == 0xed) hi = 0x9f;  // UTF-16 surrogates
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    len = 4;
-    if (b0 == 0xf0) lo = 0x90;  // overlong
-    if (b0 == 0xf4) hi = 0x8f;  // past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() - i < len) return 0;
-
-  // Only the second byte has a narrowed range; the rest are plain
-  // continuation bytes.
-  const auto b1 = static_cast<std::uint8_t>(text[i + 1]);
-  if (b1 < lo || b1 > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    const auto b = static_cast<std::uint8_t>(text[i + k]);
-    if (b < 0x80 || b > 0xbf) return 0;
-  }
-  return len;
-}
+using core::utf8_sequence_length;
 
 bool is_control(char c) {
   const auto b = static_cast<std::uint8_t>(c);
@@ -73,16 +43,10 @@ bool is_white_space(char32_t cp) {
 }  // namespace
 
 bool is_utf8(std::string_view text, std::size_t* bad_offset) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t len = utf8_sequence_length(text, i);
-    if (len == 0) {
-      if (bad_offset != nullptr) *bad_offset = i;
-      return false;
-    }
-    i += len;
-  }
-  return true;
+  const std::size_t bad = core::first_invalid_utf8(text);
+  if (bad == text.size()) return true;
+  if (bad_offset != nullptr) *bad_offset = bad;
+  return false;
 }
 
 Status check_name(std::string_view value, std::string_view what, std::size_t max_bytes) {
