@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "api/api_token.h"
+#include "api/call_guard.h"
 #include "api/converters.h"
 #include "api/status_mapping.h"
 #include "blob/caller_file.h"
@@ -15,20 +15,10 @@
 namespace soma::api {
 namespace {
 
-constexpr std::string_view kTokenRequired =
-    "this daemon requires its API token; pass --token-file or run as the user who owns "
-    "DATA_DIR/api.token";
 constexpr std::string_view kHeaderFirst = "the first message of UploadBlob must be the header";
 
-// Maps a service error for the client, logging it by who caused it: our own
-// faults and corrupt storage at error, everything a caller can cause at debug.
 grpc::Status fail(std::string_view method, const core::Error& error) {
-  if (error.code == core::ErrorCode::kInternal || error.code == core::ErrorCode::kDataLoss) {
-    spdlog::error("api {} failed: {}", method, error.message);
-  } else {
-    spdlog::debug("api {} refused ({}): {}", method, core::to_string(error.code), error.message);
-  }
-  return to_grpc_status(error);
+  return fail_call(method, error);
 }
 
 // Holds one of `max` places of a kind of call while alive.
@@ -128,18 +118,7 @@ void DaemonService::UploadWatchdog::run() {
 }
 
 grpc::Status DaemonService::authorize(const grpc::ServerContextBase* ctx) const {
-  if (!token_) return grpc::Status::OK;
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
-  if (it != metadata.end()) {
-    std::string_view value(it->second.data(), it->second.size());
-    if (value.substr(0, kBearerPrefix.size()) == kBearerPrefix &&
-        api_token_matches(*token_, value.substr(kBearerPrefix.size()))) {
-      return grpc::Status::OK;
-    }
-  }
-  spdlog::debug("api call refused: missing or wrong API token");
-  return {grpc::StatusCode::PERMISSION_DENIED, std::string(kTokenRequired)};
+  return check_api_token(token_, ctx);
 }
 
 core::Result<std::string> DaemonService::space_id(const std::string& space) {

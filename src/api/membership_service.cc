@@ -7,7 +7,7 @@
 #include <limits>
 #include <utility>
 
-#include "api/api_token.h"
+#include "api/call_guard.h"
 #include "api/network_service.h"
 #include "api/status_mapping.h"
 
@@ -16,39 +16,21 @@ namespace {
 
 using membership::JoinProtocol;
 
-constexpr std::string_view kTokenRequired =
-    "this daemon requires its API token; pass --token-file or run as the user who owns "
-    "DATA_DIR/api.token";
-
-// Maps a service error for the client, logging it by who caused it.
 grpc::Status fail(std::string_view method, const core::Error& error) {
-  if (error.code == core::ErrorCode::kInternal || error.code == core::ErrorCode::kDataLoss) {
-    spdlog::error("api {} failed: {}", method, error.message);
-  } else {
-    spdlog::debug("api {} refused ({}): {}", method, core::to_string(error.code), error.message);
-  }
-  return to_grpc_status(error);
+  return fail_call(method, error);
 }
 
 JoinProtocol::Clock::time_point deadline_for(const grpc::ServerContext* ctx) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  auto budget = duration_cast<milliseconds>(MembershipService::kMaxJoinTime);
-  const auto now = std::chrono::system_clock::now();
-  const auto client = ctx->deadline();
-  if (client < now + budget + MembershipService::kReplyMargin) {
-    budget = std::max(milliseconds(0),
-                      duration_cast<milliseconds>(client - now - MembershipService::kReplyMargin));
-  }
-  return JoinProtocol::Clock::now() + budget;
+  return JoinProtocol::Clock::now() +
+         call_budget(ctx, MembershipService::kMaxJoinTime, MembershipService::kReplyMargin);
 }
 
 core::Result<std::optional<store::JoinDirection>> parse_direction(const std::string& text) {
   if (text.empty()) return std::optional<store::JoinDirection>();
   auto d = store::parse_join_direction(text);
   if (!d) {
-    return core::Error::invalid(fmt::format(
-        "unknown direction \"{}\"; use incoming or outgoing", text.substr(0, 32)));
+    return core::Error::invalid(
+        fmt::format("unknown direction \"{}\"; use incoming or outgoing", text.substr(0, 32)));
   }
   return std::optional<store::JoinDirection>(*d);
 }
@@ -91,27 +73,16 @@ MembershipService::MembershipService(membership::MembershipService& service,
     : service_(service), protocol_(protocol), token_(std::move(token)) {}
 
 grpc::Status MembershipService::authorize(const grpc::ServerContext* ctx) const {
-  if (!token_) return grpc::Status::OK;
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
-  if (it != metadata.end()) {
-    std::string_view value(it->second.data(), it->second.size());
-    if (value.substr(0, kBearerPrefix.size()) == kBearerPrefix &&
-        api_token_matches(*token_, value.substr(kBearerPrefix.size()))) {
-      return grpc::Status::OK;
-    }
-  }
-  spdlog::debug("api call refused: missing or wrong API token");
-  return {grpc::StatusCode::PERMISSION_DENIED, std::string(kTokenRequired)};
+  return check_api_token(token_, ctx);
 }
 
 grpc::Status MembershipService::Join(grpc::ServerContext* ctx, const v1::JoinSpaceRequest* req,
                                      v1::JoinRequestInfo* reply) {
   if (auto a = authorize(ctx); !a.ok()) return a;
   if (req->via().empty()) {
-    return fail("Join", core::Error::invalid(
-                            "name the peer to ask: its peer id (12D3KooW…) or a multiaddr "
-                            "(/ip4/…/tcp/…/p2p/12D3KooW…)"));
+    return fail("Join",
+                core::Error::invalid("name the peer to ask: its peer id (12D3KooW…) or a multiaddr "
+                                     "(/ip4/…/tcp/…/p2p/12D3KooW…)"));
   }
   auto joined = protocol_.join(req->space(), req->via(), req->role(), deadline_for(ctx));
   if (!joined) {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "api/api_token.h"
+#include "api/call_guard.h"
 #include "api/status_mapping.h"
 
 namespace soma::api {
@@ -15,22 +15,10 @@ namespace {
 using p2p::node::Answer;
 using p2p::node::Clock;
 
-constexpr std::string_view kTokenRequired =
-    "this daemon requires its API token; pass --token-file or run as the user who owns "
-    "DATA_DIR/api.token";
-
 // When the node must have answered, from the client's deadline and ours.
 Clock::time_point deadline_for(const grpc::ServerContext* ctx) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  auto budget = duration_cast<milliseconds>(NetworkService::kMaxCallTime);
-  const auto now = std::chrono::system_clock::now();
-  const auto client = ctx->deadline();
-  if (client < now + budget + NetworkService::kReplyMargin) {
-    budget = std::max(milliseconds(0),
-                      duration_cast<milliseconds>(client - now - NetworkService::kReplyMargin));
-  }
-  return Clock::now() + budget;
+  return Clock::now() +
+         call_budget(ctx, NetworkService::kMaxCallTime, NetworkService::kReplyMargin);
 }
 
 grpc::Status network_error(grpc::ServerContext* ctx, grpc::Status status) {
@@ -42,12 +30,7 @@ grpc::Status network_error(grpc::ServerContext* ctx, grpc::Status status) {
 // Maps a node error for the client, logging it by who caused it: our own
 // faults at error, everything a peer or caller can cause at debug.
 grpc::Status fail(grpc::ServerContext* ctx, std::string_view method, const core::Error& error) {
-  if (error.code == core::ErrorCode::kInternal) {
-    spdlog::error("api {} failed: {}", method, error.message);
-  } else {
-    spdlog::debug("api {} refused ({}): {}", method, core::to_string(error.code), error.message);
-  }
-  return network_error(ctx, to_grpc_status(error));
+  return network_error(ctx, fail_call(method, error));
 }
 
 // The node's answer as a status: OK, its error, or DEADLINE_EXCEEDED when it
@@ -83,18 +66,7 @@ NetworkService::NetworkService(p2p::node::Node& node, std::optional<std::string>
     : node_(node), token_(std::move(token)) {}
 
 grpc::Status NetworkService::authorize(const grpc::ServerContext* ctx) const {
-  if (!token_) return grpc::Status::OK;
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
-  if (it != metadata.end()) {
-    std::string_view value(it->second.data(), it->second.size());
-    if (value.substr(0, kBearerPrefix.size()) == kBearerPrefix &&
-        api_token_matches(*token_, value.substr(kBearerPrefix.size()))) {
-      return grpc::Status::OK;
-    }
-  }
-  spdlog::debug("api call refused: missing or wrong API token");
-  return {grpc::StatusCode::PERMISSION_DENIED, std::string(kTokenRequired)};
+  return check_api_token(token_, ctx);
 }
 
 grpc::Status NetworkService::ListPeers(grpc::ServerContext* ctx, const v1::ListPeersRequest* req,
