@@ -131,7 +131,10 @@ grpc::ServerWriteReactor<v1::Event>* EventFollowers::watch(const v1::WatchEvents
     watches_.insert(watch);
     if (!notifier_started_) {
       notifier_started_ = true;
-      notifier_ = std::thread([this] { run_notifier(); });
+      // Taken here, before this watch's first query: an event published
+      // between that query and the thread's start must still wake it.
+      const std::uint64_t seen = events_.last_published();
+      notifier_ = std::thread([this, seen] { run_notifier(seen); });
     }
   }
   // gRPC holds operations started before the reactor is returned and runs
@@ -150,8 +153,7 @@ void EventFollowers::forget(Watch* watch) {
   watches_.erase(watch);
 }
 
-void EventFollowers::run_notifier() {
-  std::uint64_t seen = events_.last_published();
+void EventFollowers::run_notifier(std::uint64_t seen) {
   while (!stop_) {
     const bool alive = events_.wait_after(seen, std::chrono::steady_clock::now() + kPollInterval);
     const std::uint64_t now = events_.last_published();

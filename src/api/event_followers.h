@@ -56,7 +56,7 @@ class EventFollowers {
  private:
   friend class Watch;
   void forget(Watch* watch);
-  void run_notifier();
+  void run_notifier(std::uint64_t seen);
 
   store::EventLog& events_;
   const std::size_t max_followers_;
