@@ -163,7 +163,9 @@ const node = await createLibp2p({
     maxIncomingPendingConnections: MAX_CONNECTIONS,
     inboundConnectionThreshold: MAX_CONNECTIONS
   },
-  services: { ping: ping({ maxInboundStreams: 1024, maxOutboundStreams: 1024 }) }
+  // @libp2p/ping aborts a stream after 10 s by default; the echo run keeps
+  // one stream open for thousands of round trips.
+  services: { ping: ping({ maxInboundStreams: 1024, maxOutboundStreams: 1024, timeout: 600_000 }) }
 })
 await node.handle(PERF, perfHandler, STREAM_LIMITS)
 
