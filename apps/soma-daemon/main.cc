@@ -33,13 +33,17 @@
 #include "membership/courier.h"
 #include "membership/decider.h"
 #include "membership/join_protocol.h"
+#include "membership/mailbox_fetcher.h"
+#include "membership/mailbox_protocol.h"
+#include "membership/mailbox_store.h"
 #include "membership/membership_service.h"
+#include "membership/request_courier.h"
 #include "network.h"
 #include "options.h"
 #include "p2p/node/node.h"
 #include "space/space_service.h"
-#include "store/database.h"
 #include "store/capability_repository.h"
+#include "store/database.h"
 #include "store/event_log.h"
 #include "store/listen_port_repository.h"
 #include "store/migrations.h"
@@ -209,6 +213,33 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   api::NetworkService network(**node, token);
 
   membership::JoinProtocol join(memberships, **node);
+
+  // A mailbox served here for other peers, and the one this daemon uses.
+  membership::mailbox::MailboxStore mailbox_store(**db, clock);
+  membership::mailbox::MailboxServer mailbox_server(mailbox_store, **node);
+  if (opts.serve_mailbox) {
+    if (auto served = mailbox_server.start(); !served.ok()) {
+      spdlog::error("cannot serve the mailbox protocol: {}", served.error().message);
+      return kExitUsage;
+    }
+  }
+  std::optional<membership::mailbox::MailboxClient> mailbox;
+  if (!opts.mailbox.empty()) {
+    auto target = p2p::node::parse_target(opts.mailbox);
+    if (!target) {
+      spdlog::error("--mailbox: {}", target.error().message);
+      return kExitUsage;
+    }
+    mailbox.emplace(**node, std::move(*target));
+  }
+
+  // Requests whose target cannot be reached wait and are sent again.
+  membership::RequestCourier request_courier(**db, clock, memberships, join,
+                                             mailbox ? &*mailbox : nullptr);
+  join.set_unreachable_handler(
+      [&request_courier](const std::string& id, const std::string& via, const core::Error& why) {
+        return request_courier.queue(id, via, why);
+      });
   if (auto served = join.start(); !served.ok()) {
     spdlog::error("cannot serve the join protocols: {}", served.error().message);
     return kExitUsage;
@@ -216,7 +247,14 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   // Decisions still in the outbox from an earlier run go out now.
   membership::Courier courier(memberships, join);
   memberships.set_decision_listener([&courier] { courier.wake(); });
+  if (mailbox) courier.set_fallback(membership::leave_decision_in(*mailbox));
   courier.start();
+  request_courier.start();
+  std::optional<membership::MailboxFetcher> fetcher;
+  if (mailbox) {
+    fetcher.emplace(memberships, *mailbox);
+    fetcher->start();
+  }
   api::MembershipService membership_api(memberships, join, token);
   api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token),
                              api_limits);
@@ -240,9 +278,12 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   }
   spdlog::info("soma-daemon stopping on signal {}", sig);
   (*server)->shutdown();
+  if (fetcher) fetcher->stop();
+  request_courier.stop();
   courier.stop();
   (*node)->stop();
   join.stop();
+  mailbox_server.stop();
   spdlog::info("soma-daemon stopped");
   spdlog::default_logger()->flush();
   return kExitClean;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "blob/blob_store.h"
+#include "p2p/node/node.h"
 #include "p2p/transport/tcp.h"
 
 namespace soma::daemon {
@@ -17,9 +18,9 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
                                                         "error", "critical", "off"};
-constexpr std::array<std::string_view, 8> kConfigKeys = {
-    "data_dir",       "socket_dir",        "log_level", "require_token",
-    "max_blob_bytes", "space_quota_bytes", "listen",    "no_listen"};
+constexpr std::array<std::string_view, 10> kConfigKeys = {
+    "data_dir",          "socket_dir", "log_level", "require_token", "max_blob_bytes",
+    "space_quota_bytes", "listen",     "no_listen", "mailbox",       "serve_mailbox"};
 
 constexpr std::string_view kDescription =
     "soma-daemon: the per-device Soma backend. It owns this device's identity, its spaces, "
@@ -30,7 +31,8 @@ constexpr std::string_view kDescription =
     "chosen once and kept across restarts (see --listen, --no-listen).\n\n"
     "Settings come from flags, then SOMA_* environment variables, then the TOML config "
     "file (keys: data_dir, socket_dir, log_level, require_token, max_blob_bytes, "
-    "space_quota_bytes, listen (an array of multiaddrs), no_listen; relative paths are taken "
+    "space_quota_bytes, listen (an array of multiaddrs), no_listen, mailbox, serve_mailbox; "
+    "relative paths are taken "
     "from the config file's folder), then defaults.";
 
 bool is_log_level(std::string_view level) {
@@ -104,6 +106,8 @@ struct Given {
   bool max_blob_bytes = false;
   bool space_quota_bytes = false;
   bool listen = false;  // --listen or --no-listen
+  bool mailbox = false;
+  bool serve_mailbox = false;
 };
 
 // Applies the config file to `opts` for every setting not already given.
@@ -124,7 +128,7 @@ std::string apply_config(const std::filesystem::path& file, const Given& given, 
       return config_error(file, key.str(),
                           "is not a setting soma-daemon knows (known keys: data_dir, socket_dir, "
                           "log_level, require_token, max_blob_bytes, space_quota_bytes, listen, "
-                          "no_listen)");
+                          "no_listen, mailbox, serve_mailbox)");
     }
   }
   std::optional<std::filesystem::path> data_dir;
@@ -181,6 +185,20 @@ std::string apply_config(const std::filesystem::path& file, const Given& given, 
   if (!given.listen) {
     if (listen_set) opts->listen = std::move(listen);
     opts->no_listen = no_listen || (listen_set && opts->listen.empty());
+  }
+
+  if (const toml::node* node = table.get("mailbox")) {
+    auto text = node->value<std::string>();
+    if (!node->is_string() || !text || !p2p::node::parse_target(*text).ok()) {
+      return config_error(file, "mailbox", "must be a peer id or a multiaddr string");
+    }
+    if (!given.mailbox) opts->mailbox = *text;
+  }
+  if (const toml::node* node = table.get("serve_mailbox")) {
+    auto flag = node->value<bool>();
+    if (!node->is_boolean() || !flag)
+      return config_error(file, "serve_mailbox", "must be true or false");
+    if (!given.serve_mailbox) opts->serve_mailbox = *flag;
   }
 
   if (const toml::node* node = table.get("require_token")) {
@@ -284,6 +302,21 @@ ParseOutcome parse_options(int argc, char** argv) {
   auto* no_listen_opt = app.add_flag("--no-listen", no_listen,
                                      "Open no libp2p listener; the daemon can still dial out")
                             ->envname("SOMA_NO_LISTEN");
+  std::string mailbox;
+  auto* mailbox_opt =
+      app.add_option("--mailbox", mailbox,
+                     "Peer id or multiaddr of a peer serving /soma/mailbox/1 for this daemon: "
+                     "join decisions and requests for peers that cannot be reached are left "
+                     "there, and what others left for this daemon is fetched at start and "
+                     "every 30 s")
+          ->envname("SOMA_MAILBOX")
+          ->type_name("PEER|MULTIADDR");
+  bool serve_mailbox = false;
+  auto* serve_mailbox_opt =
+      app.add_flag("--serve-mailbox", serve_mailbox,
+                   "Hold join requests and decisions for other peers until they fetch them "
+                   "(bounded per peer and in all, kept at most 30 days)")
+          ->envname("SOMA_SERVE_MAILBOX");
 
   try {
     app.parse(argc, argv);
@@ -337,6 +370,19 @@ ParseOutcome parse_options(int argc, char** argv) {
     }
     given.listen = true;
     opts.no_listen = true;
+  }
+  if (mailbox_opt->count() > 0 && !mailbox.empty()) {
+    auto target = p2p::node::parse_target(mailbox);
+    if (!target) {
+      std::cerr << "soma-daemon: --mailbox: " << target.error().message << "\n";
+      return Exit{1};
+    }
+    given.mailbox = true;
+    opts.mailbox = mailbox;
+  }
+  if (serve_mailbox_opt->count() > 0) {
+    given.serve_mailbox = true;
+    opts.serve_mailbox = serve_mailbox;
   }
   if (config_opt->count() > 0 && !config.empty()) {
     std::error_code ec;

@@ -29,6 +29,12 @@ struct Options {
   std::vector<p2p::Multiaddr> listen;
   // Open no listener at all (the daemon can still dial out when asked).
   bool no_listen = false;
+  // A peer (id or multiaddr) holding a mailbox for this daemon: decisions
+  // and requests for peers that cannot be reached are left there, and
+  // items for this daemon are fetched from it. Empty: none.
+  std::string mailbox;
+  // Serve /soma/mailbox/1: hold items for other peers, within limits.
+  bool serve_mailbox = false;
 };
 
 // What parsing decided: run with these options, or exit now with this code

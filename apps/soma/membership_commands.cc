@@ -54,12 +54,23 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
   const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
   std::int64_t scale = 0;
   switch (unit) {
-    case 's': scale = 1000; break;
-    case 'm': scale = 60 * 1000; break;
-    case 'h': scale = 60 * 60 * 1000; break;
-    case 'd': scale = 24 * 60 * 60 * 1000; break;
-    case 'w': scale = 7 * 24 * 60 * 60 * 1000LL; break;
-    default: return std::nullopt;
+    case 's':
+      scale = 1000;
+      break;
+    case 'm':
+      scale = 60 * 1000;
+      break;
+    case 'h':
+      scale = 60 * 60 * 1000;
+      break;
+    case 'd':
+      scale = 24 * 60 * 60 * 1000;
+      break;
+    case 'w':
+      scale = 7 * 24 * 60 * 60 * 1000LL;
+      break;
+    default:
+      return std::nullopt;
   }
   std::int64_t count = 0;
   for (std::size_t i = 0; i + 1 < text.size(); ++i) {
@@ -228,6 +239,8 @@ int run_join(Context& ctx, const MembershipArgs& args) {
   } else {
     out.line("asked " + r->peer() + " to let this daemon join " + r->space_id() + " as " +
              r->role() + "; request " + r->id() + " is " + r->state());
+    // A target that could not be reached yet: the daemon keeps trying.
+    if (!r->detail().empty()) out.line(r->detail());
     out.line("`soma requests --outgoing` shows it; the owner decides with `soma approve`");
   }
   return kExitOk;
@@ -281,18 +294,18 @@ int run_approve(Context& ctx, const MembershipArgs& args) {
     } else if (auto at = parse_rfc3339_ms(args.expires)) {
       request.set_expires_at_ms(*at);
     } else {
-      return out.fail(core::Error::invalid(
-          "--expires takes a duration (30d, 12h, 90m, 2w) or an RFC 3339 time "
-          "(2027-01-31T18:00:00Z), not '" +
-          args.expires + "'"));
+      return out.fail(
+          core::Error::invalid("--expires takes a duration (30d, 12h, 90m, 2w) or an RFC 3339 time "
+                               "(2027-01-31T18:00:00Z), not '" +
+                               args.expires + "'"));
     }
   }
   auto client = ctx.client();
   if (!client) return out.fail(client.error());
   auto r = membership_call(**client, &api::Membership::Stub::Approve, request);
   if (!r) return out.fail(r.error());
-  out.line("approved: " + r->peer() + " may join " + r->space_id() + " as " +
-           r->granted_role() + "; the decision is on its way to the requester");
+  out.line("approved: " + r->peer() + " may join " + r->space_id() + " as " + r->granted_role() +
+           "; the decision is on its way to the requester");
   print_request(out, *r);
   return kExitOk;
 }
@@ -360,8 +373,8 @@ void add_membership_commands(CLI::App& app, Registry& registry) {
                    "The owner to ask: its peer id (12D3KooW…) or a multiaddr "
                    "(/ip4/192.0.2.1/tcp/4001/p2p/12D3KooW…)")
       ->required();
-  join->add_option("--role", args->role, std::string("Role to ask for: ") + kRoleHelp +
-                                             " (default: member)");
+  join->add_option("--role", args->role,
+                   std::string("Role to ask for: ") + kRoleHelp + " (default: member)");
   registry.on(join, [args](Context& ctx) { return run_join(ctx, *args); });
 
   auto* requests = app.add_subcommand(
@@ -373,8 +386,9 @@ void add_membership_commands(CLI::App& app, Registry& registry) {
 
   auto* approve = app.add_subcommand(
       "approve", "Approve a join request: issue a membership and send it to the requester");
-  approve->add_option("REQUEST", args->request,
-                      "Request id, or its first 8 or more digits (see soma requests)")
+  approve
+      ->add_option("REQUEST", args->request,
+                   "Request id, or its first 8 or more digits (see soma requests)")
       ->required();
   approve->add_option("--role", args->role,
                       std::string("Role to grant: ") + kRoleHelp + " (default: the one asked)");
@@ -384,8 +398,9 @@ void add_membership_commands(CLI::App& app, Registry& registry) {
   registry.on(approve, [args](Context& ctx) { return run_approve(ctx, *args); });
 
   auto* reject = app.add_subcommand("reject", "Reject a join request and tell the requester");
-  reject->add_option("REQUEST", args->request,
-                     "Request id, or its first 8 or more digits (see soma requests)")
+  reject
+      ->add_option("REQUEST", args->request,
+                   "Request id, or its first 8 or more digits (see soma requests)")
       ->required();
   reject->add_option("--reason", args->reason,
                      "Why, sent to the requester (at most 256 bytes; optional)");

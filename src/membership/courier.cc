@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace soma::membership {
 
@@ -31,6 +32,10 @@ void Courier::wake() {
     woken_ = true;
   }
   cv_.notify_all();
+}
+
+void Courier::set_fallback(std::function<bool(const PendingDelivery&)> fallback) {
+  fallback_ = std::move(fallback);
 }
 
 bool Courier::sleep_until(std::chrono::steady_clock::time_point until) {
@@ -66,12 +71,15 @@ void Courier::run() {
         spdlog::info("join decision delivered request={} peer={}", d.request_id,
                      d.peer.to_string());
         recorded = service_.delivery_succeeded(d.request_id);
+      } else if (!outcome.permanent && fallback_ && fallback_(d)) {
+        spdlog::info("join decision handed to the mailbox request={} peer={}", d.request_id,
+                     d.peer.to_string());
+        recorded = service_.delivery_succeeded(d.request_id);
       } else {
-        spdlog::debug("join decision not delivered request={} peer={} attempt={}: {}",
-                      d.request_id, d.peer.to_string(), d.attempts + 1,
-                      outcome.status.error().message);
-        recorded = service_.delivery_failed(d.request_id, outcome.status.error(),
-                                            outcome.permanent);
+        spdlog::debug("join decision not delivered request={} peer={} attempt={}: {}", d.request_id,
+                      d.peer.to_string(), d.attempts + 1, outcome.status.error().message);
+        recorded =
+            service_.delivery_failed(d.request_id, outcome.status.error(), outcome.permanent);
       }
       if (!recorded.ok()) {
         spdlog::error("cannot record the delivery of request={}: {}", d.request_id,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -38,6 +39,10 @@ class Courier {
   void stop();
   // Looks at the outbox now (a decision was just queued).
   void wake();
+  // Tried after an attempt that failed but may succeed later; returns
+  // true when it handed the decision over another way (a mailbox), which
+  // then counts as delivered. Set once, before start().
+  void set_fallback(std::function<bool(const PendingDelivery&)> fallback);
 
  private:
   void run();
@@ -46,6 +51,7 @@ class Courier {
 
   MembershipService& service_;
   JoinProtocol& protocol_;
+  std::function<bool(const PendingDelivery&)> fallback_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_

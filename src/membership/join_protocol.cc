@@ -111,8 +111,7 @@ wire::JoinAnswer refused(const Error& error) {
   return answer;
 }
 
-asio::awaitable<core::Bytes> answer_join(SharedPtr shared, crypto::PeerId from,
-                                         core::Bytes bytes) {
+asio::awaitable<core::Bytes> answer_join(SharedPtr shared, crypto::PeerId from, core::Bytes bytes) {
   auto message = wire::decode_join_request(bytes);
   if (!message.ok()) {
     spdlog::debug("join request from peer={} refused: {}", from.to_string(),
@@ -121,7 +120,9 @@ asio::awaitable<core::Bytes> answer_join(SharedPtr shared, crypto::PeerId from,
   }
   auto addrs = checked_addrs(message->listen_addrs, from);
   auto job = [service = shared->service, from, request = std::move(message->request),
-              addrs = std::move(addrs)]() { return service->receive_request(from, request, addrs); };
+              addrs = std::move(addrs)]() {
+    return service->receive_request(from, request, addrs);
+  };
   auto pending = offload<IncomingAnswer>(shared, wire::kJoinProtocol, std::move(job));
   auto recorded = co_await std::move(pending);
   if (!recorded.ok()) {
@@ -130,8 +131,8 @@ asio::awaitable<core::Bytes> answer_join(SharedPtr shared, crypto::PeerId from,
     co_return wire::encode(refused(recorded.error()));
   }
   wire::JoinAnswer answer;
-  answer.status = recorded->decided ? wire::JoinAnswer::Status::kDecided
-                                    : wire::JoinAnswer::Status::kPending;
+  answer.status =
+      recorded->decided ? wire::JoinAnswer::Status::kDecided : wire::JoinAnswer::Status::kPending;
   answer.owner = recorded->owner.to_string();
   answer.decision = std::move(recorded->decision);
   answer.space_name = std::move(recorded->space_name);
@@ -157,17 +158,15 @@ asio::awaitable<core::Bytes> answer_decision(SharedPtr shared, crypto::PeerId fr
     }
   }
   if (!ack.accepted) {
-    spdlog::debug("join decision from peer={} refused: {}", from.to_string(),
-                  ack.refusal.message);
+    spdlog::debug("join decision from peer={} refused: {}", from.to_string(), ack.refusal.message);
   }
   co_return wire::encode(ack);
 }
 
 // A node call that did not answer in time, as an error.
 Error no_answer(std::string_view what, const std::string& target) {
-  return Error::unavailable(
-      fmt::format("{} {} did not answer in time; it may be slow or unreachable, try again", what,
-                  target));
+  return Error::unavailable(fmt::format(
+      "{} {} did not answer in time; it may be slow or unreachable, try again", what, target));
 }
 
 Error from_peer(const Error& error, const crypto::PeerId& peer) {
@@ -206,6 +205,19 @@ void JoinProtocol::stop() {
 
 std::uint64_t JoinProtocol::busy_refusals() const { return shared_->busy.load(); }
 
+std::vector<std::string> JoinProtocol::announced_addrs() const {
+  std::vector<std::string> addrs;
+  for (const auto& addr : node_.dialable_addrs()) {
+    if (addrs.size() == wire::kMaxListenAddrs) break;
+    addrs.push_back(addr.to_string());
+  }
+  return addrs;
+}
+
+void JoinProtocol::set_unreachable_handler(UnreachableHandler handler) {
+  on_unreachable_ = std::move(handler);
+}
+
 core::Result<JoinRequestInfo> JoinProtocol::join(const std::string& space, const std::string& via,
                                                  const std::string& role,
                                                  Clock::time_point deadline) {
@@ -213,28 +225,36 @@ core::Result<JoinRequestInfo> JoinProtocol::join(const std::string& space, const
   if (!target) return target.take_error();
   auto begun = service_.begin_join(space, role, via);
   if (!begun) return begun.take_error();
-  const std::string& id = begun->id;
+
+  SendOutcome sent = send(begun->id, begun->request, via, deadline);
+  if (!sent.unreachable) return std::move(sent.result);
+  if (on_unreachable_) return on_unreachable_(begun->id, via, sent.result.error());
+  auto failed = service_.join_failed(begun->id, sent.peer, sent.result.error());
+  if (!failed) return failed.take_error();
+  return sent.result.error();
+}
+
+JoinProtocol::SendOutcome JoinProtocol::send(const std::string& id, const core::Bytes& request,
+                                             const std::string& via, Clock::time_point deadline) {
+  auto target = p2p::node::parse_target(via);
+  if (!target) return {target.take_error(), false, std::nullopt};
 
   // Reach the peer first, so its authenticated id is known (and recorded)
   // even if the exchange fails half way.
   auto dialed = node_.dial(*target, deadline);
   if (!dialed || !dialed->ok()) {
     Error why = dialed ? dialed->error() : no_answer("peer", via);
+    if (why.code == core::ErrorCode::kUnavailable) return {why, true, std::nullopt};
     auto failed = service_.join_failed(id, std::nullopt, why);
-    if (!failed) return failed.take_error();
-    return why;
+    if (!failed) return {failed.take_error(), false, std::nullopt};
+    return {why, false, std::nullopt};
   }
   const crypto::PeerId peer = (*dialed)->peer;
 
-  std::vector<std::string> addrs;
-  for (const auto& addr : node_.dialable_addrs()) {
-    if (addrs.size() == wire::kMaxListenAddrs) break;
-    addrs.push_back(addr.to_string());
-  }
-  auto exchanged =
-      node_.exchange(peer, std::string(wire::kJoinProtocol),
-                     wire::encode(wire::JoinRequestMessage{begun->request, std::move(addrs)}),
-                     wire::kMaxMessageSize, deadline);
+  std::vector<std::string> addrs = announced_addrs();
+  auto exchanged = node_.exchange(peer, std::string(wire::kJoinProtocol),
+                                  wire::encode(wire::JoinRequestMessage{request, std::move(addrs)}),
+                                  wire::kMaxMessageSize, deadline);
   std::optional<Error> failure;
   std::optional<wire::JoinAnswer> answer;
   if (!exchanged) {
@@ -253,9 +273,11 @@ core::Result<JoinRequestInfo> JoinProtocol::join(const std::string& space, const
     }
   }
   if (failure) {
+    // A stream that broke or a peer that was busy may do better later.
+    if (failure->code == core::ErrorCode::kUnavailable) return {*failure, true, peer};
     auto failed = service_.join_failed(id, peer, *failure);
-    if (!failed) return failed.take_error();
-    return *failure;
+    if (!failed) return {failed.take_error(), false, peer};
+    return {*failure, false, peer};
   }
 
   // The peer asked is taken as the owner unless it names another: the
@@ -266,9 +288,9 @@ core::Result<JoinRequestInfo> JoinProtocol::join(const std::string& space, const
     if (named) owner = std::move(*named);
   }
   auto sent = service_.join_sent(id, peer, owner);
-  if (!sent) return sent.take_error();
-  if (answer->status == wire::JoinAnswer::Status::kPending) return sent;
-  return service_.receive_decision(peer, answer->decision, answer->space_name);
+  if (!sent) return {sent.take_error(), false, peer};
+  if (answer->status == wire::JoinAnswer::Status::kPending) return {std::move(sent), false, peer};
+  return {service_.receive_decision(peer, answer->decision, answer->space_name), false, peer};
 }
 
 JoinProtocol::DeliveryOutcome JoinProtocol::deliver(const PendingDelivery& delivery,
@@ -284,8 +306,8 @@ JoinProtocol::DeliveryOutcome JoinProtocol::deliver(const PendingDelivery& deliv
     if (addr.ok()) targets.emplace_back(std::move(*addr));
   }
 
-  Error last = Error::unavailable(
-      fmt::format("peer {} has no known address", delivery.peer.to_string()));
+  Error last =
+      Error::unavailable(fmt::format("peer {} has no known address", delivery.peer.to_string()));
   for (const auto& target : targets) {
     if (Clock::now() >= deadline) break;
     auto exchanged = node_.exchange(target, std::string(wire::kDecisionProtocol), message,
@@ -303,10 +325,9 @@ JoinProtocol::DeliveryOutcome JoinProtocol::deliver(const PendingDelivery& deliv
       continue;
     }
     if ((*exchanged)->peer != delivery.peer) {
-      last = Error::unavailable(fmt::format("{} is now peer {}, not {}",
-                                            p2p::node::to_string(target),
-                                            (*exchanged)->peer.to_string(),
-                                            delivery.peer.to_string()));
+      last = Error::unavailable(
+          fmt::format("{} is now peer {}, not {}", p2p::node::to_string(target),
+                      (*exchanged)->peer.to_string(), delivery.peer.to_string()));
       continue;
     }
     auto ack = wire::decode_decision_ack((*exchanged)->reply);

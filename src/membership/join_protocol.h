@@ -3,8 +3,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "membership/membership_service.h"
@@ -53,8 +56,28 @@ class JoinProtocol {
   // answer. Errors: the service's, the peer's refusal (its code and
   // message, prefixed with who refused), kUnavailable when the peer cannot
   // be reached or does not answer by `deadline`.
+  // When the peer cannot be reached (or is busy) and an unreachable
+  // handler is set, the handler decides the answer instead (it queues the
+  // request for another attempt).
   core::Result<JoinRequestInfo> join(const std::string& space, const std::string& via,
                                      const std::string& role, Clock::time_point deadline);
+
+  // One attempt to send a request recorded by begin_join to `via`: a
+  // recorded answer comes back as the request's new state. When
+  // `unreachable`, nothing was recorded (the caller decides whether to try
+  // again); any other failure was recorded with join_failed. `peer` is the
+  // peer the channel reached, when one did.
+  struct SendOutcome {
+    core::Result<JoinRequestInfo> result;
+    bool unreachable = false;
+    std::optional<crypto::PeerId> peer;
+  };
+  SendOutcome send(const std::string& id, const core::Bytes& request, const std::string& via,
+                   Clock::time_point deadline);
+  using UnreachableHandler = std::function<core::Result<JoinRequestInfo>(
+      const std::string& id, const std::string& via, const core::Error& why)>;
+  // Set once, before start().
+  void set_unreachable_handler(UnreachableHandler handler);
 
   // One attempt to hand a decision to its requester: over a live
   // connection or the addresses the node knows, then over the addresses
@@ -66,6 +89,10 @@ class JoinProtocol {
   };
   DeliveryOutcome deliver(const PendingDelivery& delivery, Clock::time_point deadline);
 
+  // The addresses this node can be dialed at, as a request announces them
+  // (at most wire::kMaxListenAddrs).
+  std::vector<std::string> announced_addrs() const;
+
   // Streams refused because the workers were full.
   std::uint64_t busy_refusals() const;
 
@@ -75,6 +102,7 @@ class JoinProtocol {
   MembershipService& service_;
   p2p::node::Node& node_;
   std::shared_ptr<Shared> shared_;
+  UnreachableHandler on_unreachable_;
 };
 
 }  // namespace soma::membership

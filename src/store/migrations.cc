@@ -199,6 +199,33 @@ CREATE TABLE membership_audit (
 );
 CREATE INDEX membership_audit_by_space ON membership_audit(space_id, id);
 )sql"},
+      {4, "join request outbox and mailbox", R"sql(
+-- Join requests made here whose target could not be reached yet.
+CREATE TABLE request_outbox (
+  request_id      TEXT PRIMARY KEY REFERENCES join_requests(id) ON DELETE CASCADE,
+  target          TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  give_up_ms      INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_ms      INTEGER NOT NULL
+);
+CREATE INDEX request_outbox_by_due ON request_outbox(next_attempt_ms);
+
+-- Items this daemon holds for other peers (/soma/mailbox/1). `recipient`
+-- and `depositor` are PeerIds as their channels authenticated them.
+CREATE TABLE mailbox_items (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  recipient    TEXT NOT NULL,
+  depositor    TEXT NOT NULL,
+  kind         INTEGER NOT NULL,
+  payload      BLOB NOT NULL,
+  deposited_ms INTEGER NOT NULL,
+  expires_ms   INTEGER NOT NULL
+);
+CREATE INDEX mailbox_items_by_recipient ON mailbox_items(recipient, id);
+CREATE INDEX mailbox_items_by_expiry ON mailbox_items(expires_ms);
+)sql"},
   };
   return kMigrations;
 }
