@@ -54,6 +54,14 @@ core::Result<std::int64_t> MailboxStore::deposit(const crypto::PeerId& depositor
           "it fetched them",
           *mine, record.recipient));
     }
+    auto theirs = items_.count_from(record.depositor, record.recipient);
+    if (!theirs) return theirs.take_error();
+    if (*theirs >= limits_.per_depositor) {
+      return Error::exhausted(fmt::format(
+          "the mailbox already holds {} items from {} for {}, the most one peer may leave for "
+          "another; try again after they were fetched",
+          *theirs, record.depositor, record.recipient));
+    }
     auto all = items_.count_all();
     if (!all) return all.take_error();
     if (*all >= limits_.total) {

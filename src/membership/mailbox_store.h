@@ -19,6 +19,9 @@ namespace soma::membership::mailbox {
 // Items kept for one recipient, and in all.
 inline constexpr std::size_t kMaxItemsPerRecipient = 32;
 inline constexpr std::size_t kMaxItemsTotal = 4096;
+// Items one depositor may keep for one recipient: a single peer cannot
+// take all of a recipient's slots.
+inline constexpr std::size_t kMaxItemsPerDepositor = 8;
 // How long an item is kept when the depositor names no time, and at most.
 inline constexpr cap::Timestamp kDefaultItemLifetime = 7LL * 24 * 3600 * 1000;
 inline constexpr cap::Timestamp kMaxItemLifetime = 30LL * 24 * 3600 * 1000;
@@ -30,6 +33,7 @@ inline constexpr std::size_t kMaxTrackedDepositors = 4096;
 struct StoreLimits {
   std::size_t per_recipient = kMaxItemsPerRecipient;
   std::size_t total = kMaxItemsTotal;
+  std::size_t per_depositor = kMaxItemsPerDepositor;
   cap::Timestamp default_lifetime = kDefaultItemLifetime;
   cap::Timestamp max_lifetime = kMaxItemLifetime;
   std::size_t deposits_per_window = kDepositsPerWindow;

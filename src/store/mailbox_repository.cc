@@ -86,6 +86,17 @@ Result<std::uint64_t> MailboxRepository::count_for(const std::string& recipient)
   return count(*stmt);
 }
 
+Result<std::uint64_t> MailboxRepository::count_from(const std::string& depositor,
+                                                    const std::string& recipient) {
+  std::lock_guard lock(db_.mutex());
+  auto stmt =
+      db_.prepare("SELECT count(*) FROM mailbox_items WHERE recipient = ? AND depositor = ?");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, recipient);
+  stmt->bind(2, depositor);
+  return count(*stmt);
+}
+
 Result<std::uint64_t> MailboxRepository::count_all() {
   std::lock_guard lock(db_.mutex());
   auto stmt = db_.prepare("SELECT count(*) FROM mailbox_items");

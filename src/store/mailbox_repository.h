@@ -41,6 +41,7 @@ class MailboxRepository {
   // Removes every item expired at `now_ms`; returns how many.
   Result<std::uint64_t> remove_expired(std::int64_t now_ms);
   Result<std::uint64_t> count_for(const std::string& recipient);
+  Result<std::uint64_t> count_from(const std::string& depositor, const std::string& recipient);
   Result<std::uint64_t> count_all();
 
  private:

@@ -136,6 +136,24 @@ TEST_F(MailboxStoreTest, deposits_past_the_per_recipient_and_total_bounds_are_re
   EXPECT_TRUE(box.deposit(alice_, bob_, Kind::kJoinDecision, bytes(1), 0).ok());
 }
 
+TEST_F(MailboxStoreTest, one_depositor_cannot_take_all_of_a_recipients_slots) {
+  StoreLimits limits;
+  limits.per_recipient = 4;
+  limits.per_depositor = 2;
+  MailboxStore box = make(limits);
+  ASSERT_TRUE(box.deposit(alice_, bob_, Kind::kJoinRequest, bytes(1), 0).ok());
+  ASSERT_TRUE(box.deposit(alice_, bob_, Kind::kJoinRequest, bytes(1), 0).ok());
+  auto third = box.deposit(alice_, bob_, Kind::kJoinRequest, bytes(1), 0);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, core::ErrorCode::kResourceExhausted);
+  EXPECT_NE(third.error().message.find("the most one peer may leave for another"),
+            std::string::npos);
+  // Bob still has room for others, and Alice for other recipients.
+  EXPECT_TRUE(box.deposit(carol_, bob_, Kind::kJoinDecision, bytes(1), 0).ok());
+  EXPECT_TRUE(box.deposit(alice_, carol_, Kind::kJoinRequest, bytes(1), 0).ok());
+  EXPECT_EQ(box.fetch(bob_, 0)->size(), 3u);
+}
+
 TEST_F(MailboxStoreTest, deposits_are_rate_limited_per_depositor) {
   StoreLimits limits;
   limits.deposits_per_window = 2;
