@@ -71,6 +71,10 @@ core::Result<JoinRequestInfo> RequestCourier::queue(const std::string& id, const
   store::RequestOutboxItem item;
   item.request_id = id;
   item.target = via;
+  // The send that could not reach `via` was the first attempt: counting it
+  // makes the next wait twice first_retry_delay, as the backoff promises,
+  // and the count a failure reports the real one.
+  item.attempts = 1;
   item.next_attempt_ms = next;
   item.give_up_ms = now + limits_.delivery_give_up_after;
   item.last_error = why.message;
