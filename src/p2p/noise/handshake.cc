@@ -5,6 +5,7 @@
 
 #include "crypto/keys.h"
 #include "p2p/noise/payload.h"
+#include "p2p/noise/verified_static_keys.h"
 
 namespace soma::p2p::noise {
 namespace {
@@ -152,9 +153,14 @@ Status Handshake::verify_remote(ByteView payload_bytes) {
   if (!key) {
     return Error::invalid("noise: remote identity key is unusable: " + key.error().message);
   }
-  const Bytes signed_message = static_key_signature_message(*state_.remote_static());
-  if (!key->verify(signed_message, payload->identity_sig)) {
-    return Error::denied("noise: remote identity signature does not verify over its static key");
+  const crypto::X25519PublicKey& remote_static = *state_.remote_static();
+  VerifiedStaticKeys& verified = VerifiedStaticKeys::shared();
+  if (!verified.contains(payload->identity_key, remote_static, payload->identity_sig)) {
+    const Bytes signed_message = static_key_signature_message(remote_static);
+    if (!key->verify(signed_message, payload->identity_sig)) {
+      return Error::denied("noise: remote identity signature does not verify over its static key");
+    }
+    verified.add(payload->identity_key, remote_static, payload->identity_sig);
   }
   crypto::PeerId peer = crypto::PeerId::from_public_key(*key);
   if (expected_remote_ && peer != *expected_remote_) {

@@ -10,6 +10,7 @@
 #include "p2p/noise/handshake_state.h"
 #include "p2p/noise/payload.h"
 #include "p2p/noise/session.h"
+#include "p2p/noise/verified_static_keys.h"
 
 namespace soma::p2p::noise {
 namespace {
@@ -367,6 +368,70 @@ TEST(NoiseHandshake, refuses_an_initiator_whose_signature_covers_another_static_
   ASSERT_EQ(m3.status, HandshakeStatus::kDone);
   EXPECT_EQ(responder.feed(m3.output).status, HandshakeStatus::kFailed);
   EXPECT_EQ(responder.error().code, ErrorCode::kPermissionDenied);
+}
+
+// Runs a handshake against a responder using `keys`; the initiator's error
+// when it refuses the responder, or an empty message when both finish.
+std::string initiator_verdict(const LocalKeys& keys) {
+  auto initiator = Handshake::initiator(LocalKeys::generate(crypto::Ed25519PrivateKey::generate()));
+  auto responder = Handshake::responder(keys);
+  (void)responder.start();
+  auto m2 = responder.feed(initiator.start().output);
+  auto m3 = initiator.feed(m2.output);
+  if (m3.status == HandshakeStatus::kFailed) return initiator.error().message;
+  EXPECT_EQ(responder.feed(m3.output).status, HandshakeStatus::kDone);
+  return "";
+}
+
+TEST(NoiseHandshake, a_static_key_seen_before_does_not_excuse_a_bad_signature) {
+  auto b = crypto::Ed25519PrivateKey::generate();
+  auto c = crypto::Ed25519PrivateKey::generate();
+  auto used = crypto::X25519KeyPair::generate();
+  auto other = crypto::X25519KeyPair::generate();
+  const std::size_t before = VerifiedStaticKeys::shared().size();
+
+  LocalKeys good{b, used, b.sign(static_key_signature_message(used.public_key()))};
+  EXPECT_EQ(initiator_verdict(good), "");
+  EXPECT_EQ(initiator_verdict(good), "");  // again, from the memo
+  // b's signature once, and each fresh initiator's as its responder saw it.
+  EXPECT_EQ(VerifiedStaticKeys::shared().size(), before + 3);
+  EXPECT_TRUE(VerifiedStaticKeys::shared().contains(crypto::encode_public_key(b.public_key()),
+                                                    used.public_key(), good.static_key_signature));
+
+  const std::string refused =
+      "noise: remote identity signature does not verify over its static key";
+  // The same identity and static key with a signature over another key.
+  LocalKeys lying{b, used, b.sign(static_key_signature_message(other.public_key()))};
+  EXPECT_EQ(initiator_verdict(lying), refused);
+  // Another identity presenting the signature that verified for b.
+  LocalKeys impostor{c, used, good.static_key_signature};
+  EXPECT_EQ(initiator_verdict(impostor), refused);
+  EXPECT_EQ(VerifiedStaticKeys::shared().size(), before + 3);  // nothing refused was kept
+}
+
+TEST(VerifiedStaticKeysTest, matches_only_the_exact_bytes_and_forgets_the_least_recent) {
+  VerifiedStaticKeys memo(2);
+  const Bytes id1(36, 1), id2(36, 2), id3(36, 3), sk(32, 7), sig(64, 9);
+  memo.add(id1, sk, sig);
+  EXPECT_TRUE(memo.contains(id1, sk, sig));
+  Bytes sig_changed = sig;
+  sig_changed[63] ^= 1;
+  EXPECT_FALSE(memo.contains(id1, sk, sig_changed));
+  EXPECT_FALSE(memo.contains(id2, sk, sig));
+  // Where one part ends and the next begins is part of the entry.
+  const Bytes ab{0xaa, 0xbb}, a{0xaa}, bc{0xbb, 0xcc}, c{0xcc};
+  memo.add(ab, c, sig);
+  EXPECT_FALSE(memo.contains(a, bc, sig));
+
+  EXPECT_TRUE(memo.contains(id1, sk, sig));  // id1 becomes the most recent
+  memo.add(id2, sk, sig);                    // capacity 2: ab|c, the least recently used, goes
+  EXPECT_EQ(memo.size(), 2u);
+  EXPECT_FALSE(memo.contains(ab, c, sig));
+  EXPECT_TRUE(memo.contains(id1, sk, sig));  // id1 is now the most recent
+  memo.add(id3, sk, sig);
+  EXPECT_TRUE(memo.contains(id1, sk, sig));
+  EXPECT_FALSE(memo.contains(id2, sk, sig));
+  EXPECT_TRUE(memo.contains(id3, sk, sig));
 }
 
 TEST(NoiseHandshake, refuses_a_remote_that_is_not_the_dialed_peer) {
