@@ -184,6 +184,32 @@ TEST(DelegationTest, a_delegate_approves_within_its_roles_until_the_owner_revoke
   EXPECT_EQ(run_json(c, {"requests", "--incoming", "--state", "approved"})["requests"].size(), 1u);
 }
 
+TEST(DelegationTest, a_delegation_made_while_the_delegate_is_offline_arrives_once_it_is_back) {
+  TempDir tmp;
+  Daemon a(tmp / "a", kLoopback), c(tmp / "c", kLoopback);
+  ASSERT_TRUE(a.start()) << a.stderr_text();
+  ASSERT_TRUE(c.start()) << c.stderr_text();
+  const std::string c_id = peer_id(c);
+  const std::string space = run_json(a, {"space", "create", "Team"})["id"];
+  // A learns where C is, then C goes away.
+  run_json(a, {"dial", loopback_addr(c)});
+  EXPECT_EQ(c.stop_gracefully(), 0);
+
+  json delegated = run_json(a, {"delegate", space, c_id, "--roles", "viewer"});
+  EXPECT_EQ(delegated["delegate"], c_id);
+  EXPECT_EQ(delegated["rate_per_hour"], 10);  // the default
+
+  // The push waits in A's outbox and reaches C once it is back.
+  ASSERT_TRUE(c.start()) << c.stderr_text();
+  ASSERT_TRUE(eventually([&] { return !find_space(c, space).is_null(); }, 90s))
+      << a.stderr_text() << c.stderr_text();
+  EXPECT_EQ(find_space(c, space)["membership"], "delegated");
+  auto held = member_entries(c, space, c_id, "delegation");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["roles"], json({"viewer"}));
+  EXPECT_EQ(held[0]["state"], "valid");
+}
+
 TEST(DelegationTest, a_revoked_member_is_refused_by_the_owner_and_learns_of_it) {
   TempDir tmp;
   Daemon a(tmp / "a", kLoopback), b(tmp / "b", kLoopback);
