@@ -192,7 +192,14 @@ grpc::Status MembershipService::Delegate(grpc::ServerContext* ctx, const v1::Del
   // A multiaddr is dialed so the delegation can be sent there; the service
   // works with the peer id the connection authenticated.
   auto peer = protocol_.reach(req->peer(), deadline_for(ctx));
-  if (!peer) return fail("Delegate", peer.error());
+  if (!peer) {
+    // A peer that cannot be dialed is the network's doing, not the daemon's.
+    if (peer.error().code != core::ErrorCode::kInvalidArgument) {
+      ctx->AddTrailingMetadata(std::string(NetworkService::kErrorOriginKey),
+                               std::string(NetworkService::kErrorOriginNetwork));
+    }
+    return fail("Delegate", peer.error());
+  }
   membership::DelegateArgs args;
   args.space = req->space();
   args.peer = peer->to_string();

@@ -620,6 +620,16 @@ Status DelegationService::Impl::receive_delegation(const crypto::PeerId& from,
       format_time(d.expires_at), format_time(d.max_member_expires_at), d.rate_per_hour);
 
   Status done = commit([&]() -> Status {
+    auto kept = delegations.held_by(d.space, local.to_string());
+    if (!kept) return kept.take_error();
+    const bool again =
+        std::any_of(kept->begin(), kept->end(), [&](const auto& k) { return k.id == record.id; });
+    if (again) return {};  // already stored and audited
+    if (kept->size() >= kMaxDelegationsPerSpace) {
+      return Error::exhausted(
+          fmt::format("this peer already holds {} delegations for space {}, the most it keeps",
+                      kept->size(), d.space));
+    }
     if (!*known) {
       auto held_as_issuer = space_rows.count_with_role(std::string(kIssuerRole));
       if (!held_as_issuer) return held_as_issuer.take_error();
@@ -681,6 +691,11 @@ Status DelegationService::Impl::receive_revocation(const crypto::PeerId& from,
     auto seen = capabilities.revocations(space_id);
     if (!seen) return seen.take_error();
     fresh = std::find(seen->begin(), seen->end(), decoded->body) == seen->end();
+    if (fresh && seen->size() >= kMaxRevocationsPerSpace && **known != local) {
+      return Error::exhausted(fmt::format(
+          "this peer already keeps {} revocations for space {}, the most it takes from others",
+          seen->size(), space_id));
+    }
     // Verified against the owner recorded here, then stored.
     auto accepted = authorizer.accept_revocation(space_id, message.artifact);
     if (!accepted) return accepted.take_error();

@@ -42,6 +42,10 @@ inline constexpr std::size_t kMaxPushRateTrackedPeers = 4096;
 // Spaces this device learns through delegations alone (held as "issuer")
 // at most; a delegation for one more is refused (kResourceExhausted).
 inline constexpr std::size_t kMaxIssuerSpaces = 256;
+// Delegations one delegate keeps per space, and revocations a peer keeps
+// per space it does not own; one more is refused (kResourceExhausted).
+inline constexpr std::size_t kMaxDelegationsPerSpace = 16;
+inline constexpr std::size_t kMaxRevocationsPerSpace = 1024;
 // Delegations and capabilities one listing shows at most.
 inline constexpr std::size_t kMaxMembersListed = 1000;
 // A pushed artifact is retried with backoff (first after

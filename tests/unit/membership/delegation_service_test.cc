@@ -268,6 +268,22 @@ TEST_F(DelegationServiceTest, delegations_are_accepted_only_from_the_owner_for_t
   ASSERT_EQ(members->size(), 2u);  // the owner and C's delegation
   EXPECT_EQ((*members)[1].kind, "delegation");
   EXPECT_EQ((*members)[1].state, "valid");
+  auto audit = c_->service->audit(space_, 0, 0);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "delegation.received");
+}
+
+TEST_F(DelegationServiceTest, a_delegate_keeps_a_bounded_number_of_delegations_per_space) {
+  for (std::size_t i = 0; i < kMaxDelegationsPerSpace; ++i) delegate_to_c({"editor"}, 10);
+  EXPECT_EQ(a_->push_to(*c_), static_cast<int>(kMaxDelegationsPerSpace));
+  delegate_to_c({"editor"}, 10);
+  auto due = a_->delegations->due_pushes(10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  auto refused = c_->delegations->receive(a_->id, (*due)[0].message);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kResourceExhausted);
 }
 
 TEST_F(DelegationServiceTest, revoking_the_issuer_stops_it_and_revokes_what_it_issued_by_policy) {
