@@ -210,6 +210,41 @@ TEST(DelegationTest, a_delegation_made_while_the_delegate_is_offline_arrives_onc
   EXPECT_EQ(held[0]["state"], "valid");
 }
 
+TEST(DelegationTest, a_delegate_approves_nothing_once_its_delegation_expired) {
+  TempDir tmp;
+  Daemon a(tmp / "a", kLoopback), c(tmp / "c", kLoopback);
+  Daemon b2(tmp / "b2", kLoopback), b3(tmp / "b3", kLoopback);
+  for (Daemon* d : {&a, &c, &b2, &b3}) ASSERT_TRUE(d->start()) << d->stderr_text();
+  const std::string c_id = peer_id(c);
+  const std::string c_addr = loopback_addr(c);
+  const std::string space = run_json(a, {"space", "create", "Team"})["id"];
+
+  json delegated =
+      run_json(a, {"delegate", space, c_addr, "--roles", "member", "--expires", "10s"});
+  const std::int64_t expires_ms = delegated["expires_ms"];
+  ASSERT_TRUE(eventually([&] { return !find_space(c, space).is_null(); })) << c.stderr_text();
+
+  // Within the delegation: approved, and the membership ends with it.
+  json joined = run_json(b2, {"join", space, "--via", c_addr});
+  EXPECT_EQ(joined["state"], "approved") << joined.dump();
+  EXPECT_EQ(joined["expires_ms"], expires_ms);
+
+  // Once it expired: nothing more, and C says so.
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  while (now() <= expires_ms) std::this_thread::sleep_for(100ms);
+  auto refused = b3.soma({"join", space, "--via", c_addr});
+  EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("no delegation"), std::string::npos) << refused.err;
+  EXPECT_TRUE(find_space(b3, space).is_null());
+  auto held = member_entries(c, space, c_id, "delegation");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["state"], "expired");
+}
+
 TEST(DelegationTest, a_revoked_member_is_refused_by_the_owner_and_learns_of_it) {
   TempDir tmp;
   Daemon a(tmp / "a", kLoopback), b(tmp / "b", kLoopback);
