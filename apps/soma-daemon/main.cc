@@ -32,11 +32,14 @@
 #include "data_dir_lock.h"
 #include "membership/courier.h"
 #include "membership/decider.h"
+#include "membership/delegate_decider.h"
+#include "membership/delegation_service.h"
 #include "membership/join_protocol.h"
 #include "membership/mailbox_fetcher.h"
 #include "membership/mailbox_protocol.h"
 #include "membership/mailbox_store.h"
 #include "membership/membership_service.h"
+#include "membership/push_courier.h"
 #include "membership/request_courier.h"
 #include "network.h"
 #include "options.h"
@@ -144,9 +147,15 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   store::SpaceOwners space_owners(**db);
   cap::SystemClock clock;
   cap::Authorizer authorizer(capabilities, space_owners, clock);
-  membership::OwnerDecides decider;
+  // Delegations and revocations; requests for spaces owned here wait for
+  // the owner, those reaching this peer as a delegate are decided at once.
+  membership::DelegationService delegations(**db, events, authorizer, capabilities, space_owners,
+                                            clock, *key);
+  membership::DelegateDecides decider(delegations, space_owners,
+                                      membership::kDefaultMembershipLifetime);
   membership::MembershipService memberships(**db, events, authorizer, capabilities, space_owners,
                                             clock, *key, {}, &decider);
+  memberships.set_delegations(&delegations);
 
   std::optional<std::string> token;
   if (opts.require_token) {
@@ -240,6 +249,9 @@ int run(const Options& opts, const sigset_t& stop_signals) {
       [&request_courier](const std::string& id, const std::string& via, const core::Error& why) {
         return request_courier.queue(id, via, why);
       });
+  membership::PushCourier push_courier(delegations, join);
+  delegations.set_push_listener([&push_courier] { push_courier.wake(); });
+  join.set_delegations(&delegations);
   if (auto served = join.start(); !served.ok()) {
     spdlog::error("cannot serve the join protocols: {}", served.error().message);
     return kExitUsage;
@@ -250,12 +262,14 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   if (mailbox) courier.set_fallback(membership::leave_decision_in(*mailbox));
   courier.start();
   request_courier.start();
+  // Delegations, revocations and issuance reports still unsent go out now.
+  push_courier.start();
   std::optional<membership::MailboxFetcher> fetcher;
   if (mailbox) {
     fetcher.emplace(memberships, *mailbox);
     fetcher->start();
   }
-  api::MembershipService membership_api(memberships, join, token);
+  api::MembershipService membership_api(memberships, join, delegations, token);
   api::DaemonService service(spaces, **blobs, events, std::move(info), std::move(token),
                              api_limits);
   auto server = api::Server::start(socket, service, events, &network, &membership_api);
@@ -281,6 +295,7 @@ int run(const Options& opts, const sigset_t& stop_signals) {
   if (fetcher) fetcher->stop();
   request_courier.stop();
   courier.stop();
+  push_courier.stop();
   (*node)->stop();
   join.stop();
   mailbox_server.stop();

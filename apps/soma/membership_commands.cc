@@ -1,4 +1,4 @@
-// soma join, soma requests, soma approve, soma reject, soma audit
+// soma join, requests, approve, reject, audit, delegate, revoke, members
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -209,6 +209,12 @@ void print_request(const Output& out, const api::JoinRequestInfo& r) {
 
 struct MembershipArgs {
   std::string space;
+  std::string peer;
+  std::string roles;
+  std::string delegation_expires;
+  std::string max_member_expiry;
+  std::string rate;
+  std::string issued;
   std::string via;
   std::string role;
   std::string request;
@@ -359,6 +365,187 @@ int run_audit(Context& ctx, const MembershipArgs& args) {
   return kExitOk;
 }
 
+// A time given as a duration from now or an RFC 3339 time, in ms since the
+// epoch; `flag` names it in the error.
+core::Result<std::int64_t> parse_time_arg(const std::string& text, std::string_view flag) {
+  if (auto lifetime = parse_duration_ms(text)) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return now + *lifetime;
+  }
+  if (auto at = parse_rfc3339_ms(text)) return *at;
+  return core::Error::invalid(std::string(flag) +
+                              " takes a duration (30d, 12h, 90m, 2w) or an RFC 3339 time "
+                              "(2027-01-31T18:00:00Z), not '" +
+                              text + "'");
+}
+
+// "10/h" or "10": memberships per hour, 1 to 1000000.
+std::optional<std::uint32_t> parse_rate(std::string text) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "/h") == 0) {
+    text.resize(text.size() - 2);
+  }
+  if (text.empty() || text.size() > 7) return std::nullopt;
+  std::uint32_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (n == 0 || n > 1000000) return std::nullopt;
+  return n;
+}
+
+std::vector<std::string> split_roles(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string join_list(const google::protobuf::RepeatedPtrField<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+int run_delegate(Context& ctx, const MembershipArgs& args) {
+  Output out = ctx.out();
+  api::DelegateRequest request;
+  request.set_space(args.space);
+  request.set_peer(args.peer);
+  for (const auto& r : split_roles(args.roles)) request.add_roles(r);
+  if (request.roles().empty()) {
+    return out.fail(core::Error::invalid("--roles names at least one role, e.g. editor,viewer"));
+  }
+  auto expires = parse_time_arg(args.delegation_expires.empty() ? "30d" : args.delegation_expires,
+                                "--expires");
+  if (!expires) return out.fail(expires.error());
+  request.set_expires_at_ms(*expires);
+  if (args.max_member_expiry.empty()) {
+    request.set_max_member_expires_at_ms(*expires);
+  } else {
+    auto limit = parse_time_arg(args.max_member_expiry, "--max-member-expiry");
+    if (!limit) return out.fail(limit.error());
+    request.set_max_member_expires_at_ms(*limit);
+  }
+  auto rate = parse_rate(args.rate.empty() ? "10/h" : args.rate);
+  if (!rate) {
+    return out.fail(
+        core::Error::invalid("--rate takes memberships per hour, 1 to 1000000, as N/h "
+                             "or N, not '" +
+                             args.rate + "'"));
+  }
+  request.set_rate_per_hour(*rate);
+  auto client = ctx.client();
+  if (!client) return out.fail(client.error());
+  auto d = membership_call(**client, &api::Membership::Stub::Delegate, request);
+  if (!d) return out.fail(d.error());
+  out.document({{"id", d->id()},
+                {"space_id", d->space_id()},
+                {"space_name", d->space_name()},
+                {"owner", d->owner()},
+                {"delegate", d->delegate()},
+                {"roles", std::vector<std::string>(d->roles().begin(), d->roles().end())},
+                {"issued_ms", d->issued_ms()},
+                {"expires_ms", d->expires_ms()},
+                {"max_member_expires_ms", d->max_member_expires_ms()},
+                {"rate_per_hour", d->rate_per_hour()},
+                {"state", d->state()}});
+  out.line(d->delegate() + " may now let peers join " + d->space_id() + " as " +
+           join_list(d->roles()) + "; the delegation is on its way to it");
+  out.fields({{"delegation", d->id()},
+              {"until", format_time(d->expires_ms())},
+              {"memberships end by", format_time(d->max_member_expires_ms())},
+              {"rate", std::to_string(d->rate_per_hour()) + " per hour"}});
+  return kExitOk;
+}
+
+int run_revoke(Context& ctx, const MembershipArgs& args) {
+  Output out = ctx.out();
+  api::RevokeRequest request;
+  request.set_space(args.space);
+  request.set_peer(args.peer);
+  if (!args.issued.empty()) {
+    if (args.issued == "keep" || args.issued == "all") {
+      request.set_issued(args.issued);
+    } else if (args.issued.rfind("after=", 0) == 0) {
+      auto after = parse_rfc3339_ms(args.issued.substr(6));
+      if (!after) {
+        return out.fail(core::Error::invalid(
+            "--issued after=TIME takes an RFC 3339 time (after=2027-01-31T18:00:00Z), not '" +
+            args.issued + "'"));
+      }
+      request.set_issued("after");
+      request.set_after_ms(*after);
+    } else {
+      return out.fail(core::Error::invalid("--issued takes keep, after=TIME or all, not '" +
+                                           args.issued + "'"));
+    }
+  }
+  auto client = ctx.client();
+  if (!client) return out.fail(client.error());
+  auto r = membership_call(**client, &api::Membership::Stub::Revoke, request);
+  if (!r) return out.fail(r.error());
+  out.document({{"id", r->id()},
+                {"space_id", r->space_id()},
+                {"kind", r->kind()},
+                {"peer", r->peer()},
+                {"policy", r->policy()},
+                {"after_ms", r->after_ms()},
+                {"issued_ms", r->issued_ms()},
+                {"recipients", r->recipients()}});
+  if (r->kind() == "issuer") {
+    out.line("revoked " + r->peer() + " as an issuer of " + r->space_id() +
+             " (what it issued: " + r->policy() + ")");
+  } else {
+    out.line("revoked every membership of " + r->peer() + " in " + r->space_id());
+  }
+  out.line("the revocation applies here now and is on its way to " +
+           std::to_string(r->recipients()) + " peer(s)");
+  return kExitOk;
+}
+
+int run_members(Context& ctx, const MembershipArgs& args) {
+  Output out = ctx.out();
+  auto client = ctx.client();
+  if (!client) return out.fail(client.error());
+  api::ListMembersRequest request;
+  request.set_space(args.space);
+  auto reply = membership_call(**client, &api::Membership::Stub::ListMembers, request);
+  if (!reply) return out.fail(reply.error());
+  nlohmann::json members = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : reply->members()) {
+    members.push_back({{"peer", m.peer()},
+                       {"kind", m.kind()},
+                       {"role", m.role()},
+                       {"roles", std::vector<std::string>(m.roles().begin(), m.roles().end())},
+                       {"issuer", m.issuer()},
+                       {"capability_id", m.capability_id()},
+                       {"issued_ms", m.issued_ms()},
+                       {"expires_ms", m.expires_ms()},
+                       {"state", m.state()},
+                       {"detail", m.detail()},
+                       {"access", m.access()}});
+    std::string role = m.role();
+    if (m.roles_size() > 0) role += " (" + join_list(m.roles()) + ")";
+    rows.push_back({m.peer(), role, dash(m.issuer()),
+                    m.expires_ms() > 0 ? format_time(m.expires_ms()) : "-", m.state(), m.access()});
+  }
+  out.document({{"members", members}});
+  out.table({"PEER", "ROLE", "ISSUER", "UNTIL", "STATE", "ACCESS"}, rows);
+  return kExitOk;
+}
+
 constexpr const char* kRoleHelp = "editor, viewer, member or bot";
 
 }  // namespace
@@ -370,7 +557,8 @@ void add_membership_commands(CLI::App& app, Registry& registry) {
       "join", "Ask a space's owner to let this daemon join the space (the owner approves)");
   join->add_option("SPACE", args->space, "Id of the space to join")->required();
   join->add_option("--via", args->via,
-                   "The owner to ask: its peer id (12D3KooW…) or a multiaddr "
+                   "The owner, or a peer it delegated joins to: its peer id (12D3KooW…) or a "
+                   "multiaddr "
                    "(/ip4/192.0.2.1/tcp/4001/p2p/12D3KooW…)")
       ->required();
   join->add_option("--role", args->role,
@@ -411,6 +599,40 @@ void add_membership_commands(CLI::App& app, Registry& registry) {
   audit->add_option("SPACE", args->space, "Space id or name")->required();
   audit->add_option("--limit", args->limit, "At most this many entries (default: 1000)");
   registry.on(audit, [args](Context& ctx) { return run_audit(ctx, *args); });
+
+  auto* delegate = app.add_subcommand(
+      "delegate", "Let another peer approve joins to a space you own, within limits");
+  delegate->add_option("SPACE", args->space, "Space id or name")->required();
+  delegate
+      ->add_option("PEER", args->peer,
+                   "The delegate: its peer id (12D3KooW…) or a multiaddr ending in /p2p/…")
+      ->required();
+  delegate
+      ->add_option("--roles", args->roles,
+                   std::string("Roles it may grant, comma-separated: ") + kRoleHelp)
+      ->required();
+  delegate->add_option("--expires", args->delegation_expires,
+                       "When the delegation ends: a duration or an RFC 3339 time (default: 30d)");
+  delegate->add_option("--max-member-expiry", args->max_member_expiry,
+                       "No membership it grants lasts past this: a duration or an RFC 3339 time "
+                       "(default: the delegation's end)");
+  delegate->add_option("--rate", args->rate,
+                       "At most this many memberships per hour, as N/h (default: 10/h)");
+  registry.on(delegate, [args](Context& ctx) { return run_delegate(ctx, *args); });
+
+  auto* revoke = app.add_subcommand(
+      "revoke", "Withdraw a peer's memberships of a space you own, or its right to issue them");
+  revoke->add_option("SPACE", args->space, "Space id or name")->required();
+  revoke->add_option("PEER", args->peer, "The peer's id (12D3KooW…)")->required();
+  revoke->add_option("--issued", args->issued,
+                     "Revoke PEER as a delegated issuer; what it issued: keep (stays valid), "
+                     "after=TIME (those issued after TIME are revoked) or all");
+  registry.on(revoke, [args](Context& ctx) { return run_revoke(ctx, *args); });
+
+  auto* members = app.add_subcommand(
+      "members", "List a space's owner, members and delegates with role, issuer, expiry, state");
+  members->add_option("SPACE", args->space, "Space id or name")->required();
+  registry.on(members, [args](Context& ctx) { return run_members(ctx, *args); });
 }
 
 }  // namespace soma::cli

@@ -69,8 +69,9 @@ void to_proto(const membership::JoinRequestInfo& in, v1::JoinRequestInfo* out) {
 
 MembershipService::MembershipService(membership::MembershipService& service,
                                      membership::JoinProtocol& protocol,
+                                     membership::DelegationService& delegations,
                                      std::optional<std::string> token)
-    : service_(service), protocol_(protocol), token_(std::move(token)) {}
+    : service_(service), protocol_(protocol), delegations_(delegations), token_(std::move(token)) {}
 
 grpc::Status MembershipService::authorize(const grpc::ServerContext* ctx) const {
   return check_api_token(token_, ctx);
@@ -176,6 +177,103 @@ grpc::Status MembershipService::Audit(grpc::ServerContext* ctx, const v1::AuditR
     out->set_capability_id(e.capability_id);
     out->set_role(e.role);
     out->set_detail(e.detail);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::Delegate(grpc::ServerContext* ctx, const v1::DelegateRequest* req,
+                                         v1::DelegationInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  if (req->peer().empty()) {
+    return fail("Delegate",
+                core::Error::invalid("name the delegate: its peer id (12D3KooW…) or a multiaddr "
+                                     "(/ip4/…/tcp/…/p2p/12D3KooW…)"));
+  }
+  // A multiaddr is dialed so the delegation can be sent there; the service
+  // works with the peer id the connection authenticated.
+  auto peer = protocol_.reach(req->peer(), deadline_for(ctx));
+  if (!peer) {
+    // A peer that cannot be dialed is the network's doing, not the daemon's.
+    if (peer.error().code != core::ErrorCode::kInvalidArgument) {
+      ctx->AddTrailingMetadata(std::string(NetworkService::kErrorOriginKey),
+                               std::string(NetworkService::kErrorOriginNetwork));
+    }
+    return fail("Delegate", peer.error());
+  }
+  membership::DelegateArgs args;
+  args.space = req->space();
+  args.peer = peer->to_string();
+  args.roles.assign(req->roles().begin(), req->roles().end());
+  args.expires_at = req->expires_at_ms();
+  args.max_member_expires_at = req->max_member_expires_at_ms();
+  args.rate_per_hour = req->rate_per_hour();
+  auto d = delegations_.delegate(args);
+  if (!d) return fail("Delegate", d.error());
+  reply->set_id(d->id);
+  reply->set_space_id(d->space_id);
+  reply->set_space_name(d->space_name);
+  reply->set_owner(d->owner);
+  reply->set_delegate(d->delegate);
+  for (const auto& r : d->roles) reply->add_roles(r);
+  reply->set_issued_ms(d->issued_ms);
+  reply->set_expires_ms(d->expires_ms);
+  reply->set_max_member_expires_ms(d->max_member_expires_ms);
+  reply->set_rate_per_hour(d->rate_per_hour);
+  reply->set_state(d->state);
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::Revoke(grpc::ServerContext* ctx, const v1::RevokeRequest* req,
+                                       v1::RevocationInfo* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  membership::RevokeArgs args;
+  args.space = req->space();
+  args.peer = req->peer();
+  if (req->issued() == "keep") {
+    args.issued = cap::IssuerPolicy::kKeepIssued;
+  } else if (req->issued() == "after") {
+    args.issued = cap::IssuerPolicy::kRevokeIssuedAfter;
+    args.after = req->after_ms();
+  } else if (req->issued() == "all") {
+    args.issued = cap::IssuerPolicy::kRevokeAll;
+  } else if (!req->issued().empty()) {
+    return fail("Revoke", core::Error::invalid(fmt::format(
+                              "unknown policy \"{}\" for what the issuer issued; use keep, after "
+                              "or all",
+                              req->issued().substr(0, 32))));
+  }
+  auto r = delegations_.revoke(args);
+  if (!r) return fail("Revoke", r.error());
+  reply->set_id(r->id);
+  reply->set_space_id(r->space_id);
+  reply->set_kind(r->kind);
+  reply->set_peer(r->peer);
+  reply->set_policy(r->policy);
+  reply->set_after_ms(r->after_ms);
+  reply->set_issued_ms(r->issued_ms);
+  reply->set_recipients(static_cast<std::uint32_t>(r->recipients));
+  return grpc::Status::OK;
+}
+
+grpc::Status MembershipService::ListMembers(grpc::ServerContext* ctx,
+                                            const v1::ListMembersRequest* req,
+                                            v1::ListMembersReply* reply) {
+  if (auto a = authorize(ctx); !a.ok()) return a;
+  auto members = delegations_.members(req->space());
+  if (!members) return fail("ListMembers", members.error());
+  for (const auto& m : *members) {
+    auto* out = reply->add_members();
+    out->set_peer(m.peer);
+    out->set_kind(m.kind);
+    out->set_role(m.role);
+    for (const auto& r : m.roles) out->add_roles(r);
+    out->set_issuer(m.issuer);
+    out->set_capability_id(m.capability_id);
+    out->set_issued_ms(m.issued_ms);
+    out->set_expires_ms(m.expires_ms);
+    out->set_state(m.state);
+    out->set_detail(m.detail);
+    out->set_access(m.access);
   }
   return grpc::Status::OK;
 }

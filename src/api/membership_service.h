@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "membership/delegation_service.h"
 #include "membership/join_protocol.h"
 #include "membership/membership_service.h"
 #include "soma/api/v1/membership.grpc.pb.h"
@@ -32,7 +33,7 @@ class MembershipService final : public v1::Membership::Service {
   static constexpr std::chrono::milliseconds kReplyMargin{500};
 
   MembershipService(membership::MembershipService& service, membership::JoinProtocol& protocol,
-                    std::optional<std::string> token);
+                    membership::DelegationService& delegations, std::optional<std::string> token);
 
   grpc::Status Join(grpc::ServerContext* ctx, const v1::JoinSpaceRequest* req,
                     v1::JoinRequestInfo* reply) override;
@@ -44,12 +45,19 @@ class MembershipService final : public v1::Membership::Service {
                       v1::JoinRequestInfo* reply) override;
   grpc::Status Audit(grpc::ServerContext* ctx, const v1::AuditRequest* req,
                      v1::AuditReply* reply) override;
+  grpc::Status Delegate(grpc::ServerContext* ctx, const v1::DelegateRequest* req,
+                        v1::DelegationInfo* reply) override;
+  grpc::Status Revoke(grpc::ServerContext* ctx, const v1::RevokeRequest* req,
+                      v1::RevocationInfo* reply) override;
+  grpc::Status ListMembers(grpc::ServerContext* ctx, const v1::ListMembersRequest* req,
+                           v1::ListMembersReply* reply) override;
 
  private:
   grpc::Status authorize(const grpc::ServerContext* ctx) const;
 
   membership::MembershipService& service_;
   membership::JoinProtocol& protocol_;
+  membership::DelegationService& delegations_;
   const std::optional<std::string> token_;
 };
 

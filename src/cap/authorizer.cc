@@ -84,6 +84,23 @@ core::Result<Decision> Authorizer::admit_issued(const Signed<MembershipCapabilit
   return verify_and_record(**ref, capability.body.subject, capability);
 }
 
+core::Result<Decision> Authorizer::accept_reported(std::string_view space,
+                                                   const crypto::PeerId& issuer,
+                                                   core::ByteView capability) {
+  auto ref = space_ref(space);
+  if (!ref.ok()) return ref.take_error();
+  if (!ref->has_value()) return unknown_space(space);
+  auto decoded = decode_signed<MembershipCapability>(capability);
+  if (!decoded.ok()) return Decision::refuse(decoded.take_refusal());
+  if (decoded->body.issuer != issuer) {
+    return Decision::refuse(
+        Refusal{Reason::kSubjectMismatch,
+                fmt::format("the capability was issued by {}, but the peer reporting it is {}",
+                            decoded->body.issuer.to_string(), issuer.to_string())});
+  }
+  return verify_and_record(**ref, decoded->body.subject, *decoded);
+}
+
 core::Result<Decision> Authorizer::authorize(std::string_view space,
                                              const crypto::PeerId& peer) const {
   auto ref = space_ref(space);

@@ -58,6 +58,14 @@ class Authorizer {
   // sent.
   core::Result<Decision> admit_issued(const Signed<MembershipCapability>& capability);
 
+  // On a report by its issuer: `issuer`, authenticated by the channel,
+  // hands over a membership capability it issued (a delegate telling the
+  // owner). Refused unless `issuer` signed it; then verified as its
+  // subject's receiver would (verify_membership with the subject as the
+  // peer, revocations and the issuer's rate included) and recorded.
+  core::Result<Decision> accept_reported(std::string_view space, const crypto::PeerId& issuer,
+                                         core::ByteView capability);
+
   // On use: may `peer` act in `space`, and as what? The space's owner is
   // always "owner". Anyone else needs a recorded capability that still
   // verifies now (expiry and revocations since receipt are applied); of

@@ -20,6 +20,7 @@ namespace soma::membership {
 
 struct JoinProtocol::Shared {
   MembershipService* service = nullptr;
+  DelegationService* delegations = nullptr;
   asio::thread_pool pool{kWorkerThreads};
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::uint64_t> busy{0};
@@ -163,6 +164,32 @@ asio::awaitable<core::Bytes> answer_decision(SharedPtr shared, crypto::PeerId fr
   co_return wire::encode(ack);
 }
 
+asio::awaitable<core::Bytes> answer_push(SharedPtr shared, crypto::PeerId from, core::Bytes bytes) {
+  wire::PushAck ack;
+  auto message = wire::decode_push(bytes);
+  if (!message.ok()) {
+    ack.refusal = message.error();
+  } else {
+    auto job = [delegations = shared->delegations, from,
+                m = std::move(*message)]() -> Result<bool> {
+      SOMA_TRY(delegations->receive(from, m));
+      return true;
+    };
+    auto pending = offload<bool>(shared, wire::kCapabilityProtocol, std::move(job));
+    auto stored = co_await std::move(pending);
+    if (stored.ok()) {
+      ack.accepted = true;
+    } else {
+      ack.refusal = stored.error();
+    }
+  }
+  if (!ack.accepted) {
+    spdlog::debug("capability push from peer={} refused: {}", from.to_string(),
+                  ack.refusal.message);
+  }
+  co_return wire::encode(ack);
+}
+
 // A node call that did not answer in time, as an error.
 Error no_answer(std::string_view what, const std::string& target) {
   return Error::unavailable(fmt::format(
@@ -190,12 +217,23 @@ core::Status JoinProtocol::start() {
                    return answer_join(shared, std::move(from), std::move(bytes));
                  });
   }));
-  return node_.set_handler(std::string(wire::kDecisionProtocol), [shared](Stream stream) {
+  SOMA_TRY(node_.set_handler(std::string(wire::kDecisionProtocol), [shared](Stream stream) {
     return serve(std::move(stream), wire::kDecisionProtocol,
                  [shared](crypto::PeerId from, core::Bytes bytes) {
                    return answer_decision(shared, std::move(from), std::move(bytes));
                  });
+  }));
+  if (shared->delegations == nullptr) return {};
+  return node_.set_handler(std::string(wire::kCapabilityProtocol), [shared](Stream stream) {
+    return serve(std::move(stream), wire::kCapabilityProtocol,
+                 [shared](crypto::PeerId from, core::Bytes bytes) {
+                   return answer_push(shared, std::move(from), std::move(bytes));
+                 });
   });
+}
+
+void JoinProtocol::set_delegations(DelegationService* delegations) {
+  shared_->delegations = delegations;
 }
 
 void JoinProtocol::stop() {
@@ -344,6 +382,37 @@ JoinProtocol::DeliveryOutcome JoinProtocol::deliver(const PendingDelivery& deliv
     return {from_peer(ack->refusal, delivery.peer), !transient};
   }
   return {last, false};
+}
+
+core::Result<crypto::PeerId> JoinProtocol::reach(const std::string& text,
+                                                 Clock::time_point deadline) {
+  auto target = p2p::node::parse_target(text);
+  if (!target) return target.take_error();
+  if (const auto* peer = std::get_if<crypto::PeerId>(&*target)) return *peer;
+  auto dialed = node_.dial(*target, deadline);
+  if (!dialed) return no_answer("peer", text);
+  if (!dialed->ok()) return dialed->error();
+  return (*dialed)->peer;
+}
+
+JoinProtocol::DeliveryOutcome JoinProtocol::push(const PendingPush& item,
+                                                 Clock::time_point deadline) {
+  const core::Bytes message = wire::encode(item.message);
+  const p2p::node::Target target{item.peer};
+  auto exchanged = node_.exchange(target, std::string(wire::kCapabilityProtocol), message,
+                                  wire::kMaxMessageSize, deadline);
+  if (!exchanged) return {no_answer("peer", item.peer.to_string()), false};
+  if (!exchanged->ok()) return {exchanged->error(), false};
+  auto ack = wire::decode_push_ack((*exchanged)->reply);
+  if (!ack) {
+    return {Error::unavailable(fmt::format("peer {} answered with a malformed message: {}",
+                                           item.peer.to_string(), ack.error().message)),
+            false};
+  }
+  if (ack->accepted) return {core::Status{}, false};
+  const bool transient = ack->refusal.code == core::ErrorCode::kUnavailable ||
+                         ack->refusal.code == core::ErrorCode::kResourceExhausted;
+  return {from_peer(ack->refusal, item.peer), !transient};
 }
 
 }  // namespace soma::membership

@@ -13,9 +13,9 @@
 #include "membership/membership_service.h"
 #include "p2p/node/node.h"
 
-// /soma/join/1 and /soma/join-decision/1 on the daemon's libp2p node
-// (wire format: wire.h). The stream handlers are thin: on the network loop
-// they read one bounded message, hand it to the MembershipService on a
+// /soma/join/1, /soma/join-decision/1 and, with a DelegationService,
+// /soma/capability/1 on the daemon's libp2p node (wire format: wire.h). The stream handlers are
+// thin: on the network loop they read one bounded message, hand it to the MembershipService on a
 // worker thread (SQLite never runs on the loop), and write the answer.
 // The identity they pass on is always the stream's Noise-authenticated
 // remote peer.
@@ -45,7 +45,11 @@ class JoinProtocol {
   JoinProtocol(const JoinProtocol&) = delete;
   JoinProtocol& operator=(const JoinProtocol&) = delete;
 
-  // Serves both protocols on the node. Errors: the node's.
+  // Serves /soma/capability/1 too, handing what arrives to `delegations`.
+  // Set once, before start().
+  void set_delegations(DelegationService* delegations);
+
+  // Serves the protocols on the node. Errors: the node's.
   core::Status start();
   // Stops taking work and waits for the jobs running on the workers.
   // Idempotent.
@@ -88,6 +92,15 @@ class JoinProtocol {
     bool permanent = false;
   };
   DeliveryOutcome deliver(const PendingDelivery& delivery, Clock::time_point deadline);
+  // One attempt to hand a pushed artifact to its peer over
+  // /soma/capability/1: over a live connection or the addresses the node
+  // knows for it.
+  DeliveryOutcome push(const PendingPush& item, Clock::time_point deadline);
+
+  // The peer `target` names (a PeerId, or a multiaddr, which is dialed so
+  // the node knows where to find the peer afterwards). Errors: a malformed
+  // target (kInvalidArgument), or the dial's.
+  core::Result<crypto::PeerId> reach(const std::string& target, Clock::time_point deadline);
 
   // The addresses this node can be dialed at, as a request announces them
   // (at most wire::kMaxListenAddrs).

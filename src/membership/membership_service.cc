@@ -99,6 +99,7 @@ struct MembershipService::Impl {
   const crypto::PeerId local;
   const Limits limits;
   JoinDecider* decider;
+  DelegationService* delegations = nullptr;
   store::JoinRequestRepository requests;
   store::MembershipRepository memberships;
   store::AuditRepository audit_log;
@@ -201,7 +202,8 @@ struct MembershipService::Impl {
     if (!row) return row.take_error();
     if (*row) info.space_name = (*row)->name;
     info.peer = r.peer;
-    info.owner = r.direction == JoinDirection::kIncoming ? local.to_string() : r.owner;
+    info.owner =
+        r.direction == JoinDirection::kIncoming && r.owner.empty() ? local.to_string() : r.owner;
     info.role = r.role;
     info.state = r.state;
     info.created_ms = r.created_ms;
@@ -230,6 +232,12 @@ struct MembershipService::Impl {
   Result<IncomingAnswer> answer_for(const JoinRequestRecord& r) {
     IncomingAnswer answer;
     answer.owner = local;
+    if (!r.owner.empty()) {
+      auto owner = crypto::PeerId::parse(r.owner);
+      if (!owner)
+        return Error::data_loss(fmt::format("request {} names an unreadable owner", r.id));
+      answer.owner = std::move(*owner);
+    }
     if (r.state == JoinState::kPending) return answer;
     if (!r.decision) {
       return Error::internal(fmt::format("join request {} is {} but holds no decision", r.id,
@@ -249,6 +257,9 @@ struct MembershipService::Impl {
   // transaction with its audit entries and event.
   Status record_decision(JoinRequestRecord& r, const cap::Signed<cap::JoinDecision>& decision,
                          const std::optional<cap::Signed<cap::MembershipCapability>>& capability) {
+    // Issued under a delegation: the owner hears of it, so its authorizer
+    // and `soma members` know the new member.
+    const bool report = capability && capability->body.delegation && delegations != nullptr;
     const Timestamp now = clock.now();
     const bool approved = decision.body.outcome == cap::JoinOutcome::kApproved;
     r.state = approved ? JoinState::kApproved : JoinState::kRejected;
@@ -270,6 +281,7 @@ struct MembershipService::Impl {
         auto admitted = authorizer.admit_issued(*capability);
         if (!admitted) return admitted.take_error();
         if (!admitted->allowed()) return admitted->refusal->to_error();
+        if (report) SOMA_TRY(delegations->queue_report(*capability));
       }
       auto updated = requests.update(r);
       if (!updated) return updated.take_error();
@@ -306,6 +318,24 @@ struct MembershipService::Impl {
 
   void notify_decision() {
     if (on_decision) on_decision();
+    if (delegations != nullptr) delegations->notify_push();
+  }
+
+  // Whether this peer takes requests for `space_id`: it owns it, or holds a
+  // delegation it may issue under now. Errors say which it lacks.
+  Status may_decide(const std::string& space_id, const crypto::PeerId& owner) {
+    if (owner == local) return {};
+    if (delegations != nullptr) {
+      auto usable = delegations->usable_delegation(space_id, owner);
+      if (!usable) return usable.take_error();
+      if (*usable) return {};
+      return Error::denied(fmt::format(
+          "space {} is owned by {}; this peer holds no delegation it may issue under now (expired, "
+          "revoked or never given); ask its owner",
+          space_id, owner.to_string()));
+    }
+    return Error::denied(fmt::format("space {} is owned by {}, not by this peer; ask its owner",
+                                     space_id, owner.to_string()));
   }
 
   Result<JoinRequestRecord> pending_incoming(const std::string& ref) {
@@ -335,6 +365,10 @@ MembershipService::MembershipService(store::Database& db, store::EventLog& event
                                    std::move(identity), local_peer_, limits, decider)) {}
 
 MembershipService::~MembershipService() = default;
+
+void MembershipService::set_delegations(DelegationService* delegations) {
+  impl_->delegations = delegations;
+}
 
 void MembershipService::set_decision_listener(std::function<void()> listener) {
   impl_->on_decision = std::move(listener);
@@ -608,10 +642,7 @@ core::Result<IncomingAnswer> MembershipService::receive_request(
   auto owner = m.spaces.owner_of(space_id);
   if (!owner) return owner.take_error();
   if (!*owner) return Error::not_found(fmt::format("there is no space {} here", space_id));
-  if (**owner != local_peer_) {
-    return Error::denied(fmt::format("space {} is owned by {}, not by this peer; ask its owner",
-                                     space_id, (*owner)->to_string()));
-  }
+  SOMA_TRY(m.may_decide(space_id, **owner));
 
   const std::string id = cap::to_hex(q.nonce);
   const core::Bytes carried(request_bytes.begin(), request_bytes.end());
@@ -649,7 +680,7 @@ core::Result<IncomingAnswer> MembershipService::receive_request(
   r.direction = JoinDirection::kIncoming;
   r.space_id = space_id;
   r.peer = from.to_string();
-  r.owner = local_peer_.to_string();
+  r.owner = (*owner)->to_string();
   r.role = std::string(cap::to_string(q.role));
   r.state = JoinState::kPending;
   r.request = carried;
@@ -669,19 +700,35 @@ core::Result<IncomingAnswer> MembershipService::receive_request(
   // The decider may settle it at once; a person decides otherwise.
   if (m.decider != nullptr) {
     const Verdict verdict = m.decider->on_request(IncomingJoin{id, space_id, from, q.role, now});
+    std::optional<Error> refused;
     if (verdict.kind == Verdict::Kind::kApprove) {
       auto approved = approve(id, std::string(cap::to_string(verdict.role)), verdict.expires_at);
-      if (!approved) return approved.take_error();
+      if (!approved) refused = approved.take_error();
     } else if (verdict.kind == Verdict::Kind::kReject) {
       auto rejected = reject(id, verdict.reason);
-      if (!rejected) return rejected.take_error();
+      if (!rejected) refused = rejected.take_error();
+    }
+    if (refused) {
+      // The rules said no to the decider (a rate, a revocation since): the
+      // request waits for a person, and says why.
+      if (refused->code == core::ErrorCode::kInternal ||
+          refused->code == core::ErrorCode::kDataLoss) {
+        return *refused;
+      }
+      spdlog::info("automatic decision on request={} not possible: {}", id, refused->message);
+      auto current = m.find_exact(id);
+      if (!current) return current.take_error();
+      current->detail = "not decided automatically: " + refused->message;
+      current->updated_ms = m.clock.now();
+      auto updated = m.requests.update(*current);
+      if (!updated) return updated.take_error();
     }
     auto current = m.find_exact(id);
     if (!current) return current.take_error();
     return m.answer_for(*current);
   }
   IncomingAnswer answer;
-  answer.owner = local_peer_;
+  answer.owner = **owner;
   return answer;
 }
 
@@ -714,18 +761,54 @@ core::Result<JoinRequestInfo> MembershipService::approve(const std::string& requ
         "space {} is no longer here, so nobody can join it; reject request {} instead",
         r->space_id, r->id));
   }
+  std::optional<cap::Signed<cap::IssuerCapability>> delegation;
+  Timestamp expires_by = expires;
   if (**owner != local_peer_) {
-    return Error::precondition(
-        fmt::format("space {} is owned by {}, not this peer", r->space_id, (*owner)->to_string()));
+    if (m.delegations == nullptr) {
+      return Error::precondition(fmt::format("space {} is owned by {}, not this peer", r->space_id,
+                                             (*owner)->to_string()));
+    }
+    auto usable = m.delegations->usable_delegation(r->space_id, **owner);
+    if (!usable) return usable.take_error();
+    if (!*usable) {
+      return Error::denied(fmt::format(
+          "space {} is owned by {} and this peer holds no delegation it may issue under now "
+          "(expired, revoked or never given); reject the request, or ask the owner to delegate "
+          "again",
+          r->space_id, (*owner)->to_string()));
+    }
+    const cap::IssuerCapability& d = (*usable)->body;
+    if (!d.allows(role)) {
+      std::string allowed;
+      for (cap::Role a : d.roles)
+        allowed += (allowed.empty() ? "" : ", ") + std::string(cap::to_string(a));
+      return Error::denied(
+          fmt::format("the delegation for space {} lets this peer grant {} only, not {}",
+                      r->space_id, allowed, cap::to_string(role)));
+    }
+    if (expires > d.max_member_expires_at) {
+      if (expires_at) {
+        return Error::denied(fmt::format(
+            "the delegation for space {} lets memberships last until {} at most; {} is later",
+            r->space_id, format_time(d.max_member_expires_at), format_time(expires)));
+      }
+      expires_by = d.max_member_expires_at;
+    }
+    if (expires_by <= now) {
+      return Error::denied(
+          fmt::format("the delegation for space {} allows no membership that ends after now ({})",
+                      r->space_id, format_time(d.max_member_expires_at)));
+    }
+    delegation = std::move(*usable);
   }
   auto stored = m.stored_request(*r);
   if (!stored) return stored.take_error();
   auto requester = crypto::PeerId::parse(r->peer);
   if (!requester) return Error::data_loss(fmt::format("request {} names an unreadable peer", r->id));
 
-  const cap::SpaceRef space{r->space_id, local_peer_};
-  auto capability = cap::issue_membership(m.identity, space,
-                                          cap::MembershipGrant{*requester, role, now, expires});
+  const cap::SpaceRef space{r->space_id, **owner};
+  auto capability = cap::issue_membership(
+      m.identity, space, cap::MembershipGrant{*requester, role, now, expires_by}, delegation);
   if (!capability) return capability.take_error();
   auto decision = cap::approve_join(m.identity, (*stored)->body, *capability, now);
   if (!decision) return decision.take_error();

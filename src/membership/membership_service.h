@@ -19,6 +19,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/peer_id.h"
 #include "membership/decider.h"
+#include "membership/delegation_service.h"
 #include "membership/rate_limiter.h"
 #include "store/database.h"
 #include "store/event_log.h"
@@ -154,6 +155,12 @@ class MembershipService {
 
   const crypto::PeerId& local_peer() const { return local_peer_; }
 
+  // Lets this peer decide requests for spaces it holds a delegation for,
+  // issuing under that delegation and reporting what it issued to the
+  // owner. Set once, before concurrent use; without it only spaces owned
+  // here take requests.
+  void set_delegations(DelegationService* delegations);
+
   // ---- The requester's side.
 
   // Signs a request to join `space_id` as `role` ("" is member) and records
@@ -187,15 +194,21 @@ class MembershipService {
 
   // A request arrived from `from` (authenticated by its channel): rate
   // limited per peer, verified (signature, requester == from, age), for a
-  // space this peer owns, within the pending limits; then recorded as
-  // pending and offered to the decider. A request already recorded gets
-  // its current answer again.
+  // space this peer owns or holds a usable delegation for, within the
+  // pending limits; then recorded as pending and offered to the decider.
+  // A verdict the rules refuse (a role or expiry outside the delegation,
+  // the issuer's rate) leaves the request pending, saying why. A request
+  // already recorded gets its current answer again.
   core::Result<IncomingAnswer> receive_request(const crypto::PeerId& from, core::ByteView request,
                                                const std::vector<std::string>& addrs);
   // Approves a pending incoming request: issues a membership capability for
   // the requester signed with this peer's key, with `role` ("" grants the
   // role asked for) until `expires_at` (nullopt: Limits::default_lifetime
-  // from now), and queues the decision for delivery.
+  // from now), and queues the decision for delivery. A delegate issues
+  // under its usable delegation: the role must be one it allows, a default
+  // expiry is cut to the delegation's limit (a given one past it is
+  // refused), the authorizer applies the issuer's rate, and the capability
+  // is queued for the owner too.
   core::Result<JoinRequestInfo> approve(const std::string& request, const std::string& role,
                                         std::optional<Timestamp> expires_at);
   // Rejects a pending incoming request, with an optional reason (at most

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cap/envelope.h"
+#include "soma/wire/v1/capability.pb.h"
 #include "soma/wire/v1/join.pb.h"
 
 namespace soma::membership::wire {
@@ -189,6 +190,71 @@ core::Result<DecisionAck> decode_decision_ack(core::ByteView bytes) {
     default:
       return core::Error::invalid(fmt::format("the decision acknowledgement has unknown status {}",
                                               static_cast<int>(m.status())));
+  }
+  return out;
+}
+
+core::Bytes encode(const PushMessage& message) {
+  pb::CapabilityPush m;
+  m.set_kind(static_cast<pb::CapabilityPush::Kind>(static_cast<int>(message.kind)));
+  m.set_artifact(to_string(message.artifact));
+  m.set_space_name(message.space_name);
+  return serialize(m);
+}
+
+core::Bytes encode(const PushAck& ack) {
+  pb::PushAck m;
+  m.set_status(ack.accepted ? pb::PushAck::STATUS_ACCEPTED : pb::PushAck::STATUS_REFUSED);
+  if (!ack.accepted) {
+    m.set_refusal(static_cast<pb::Refusal>(refusal_to_wire(ack.refusal.code)));
+    m.set_message(cut(ack.refusal.message));
+  }
+  return serialize(m);
+}
+
+core::Result<PushMessage> decode_push(core::ByteView bytes) {
+  pb::CapabilityPush m;
+  SOMA_TRY(parse(bytes, m, "capability push"));
+  SOMA_TRY(check_size(m.artifact().size(), cap::kMaxArtifactSize, "artifact"));
+  SOMA_TRY(check_size(m.space_name().size(), kMaxNameBytes, "space name"));
+  if (m.artifact().empty()) return core::Error::invalid("the capability push carries no artifact");
+  PushMessage out;
+  switch (m.kind()) {
+    case pb::CapabilityPush::KIND_DELEGATION:
+      out.kind = PushMessage::Kind::kDelegation;
+      break;
+    case pb::CapabilityPush::KIND_REVOCATION:
+      out.kind = PushMessage::Kind::kRevocation;
+      break;
+    case pb::CapabilityPush::KIND_ISSUED:
+      out.kind = PushMessage::Kind::kIssued;
+      break;
+    default:
+      return core::Error::invalid(fmt::format(
+          "the capability push has unknown kind {}; expected a delegation, revocation or issued "
+          "membership",
+          static_cast<int>(m.kind())));
+  }
+  out.artifact = to_bytes(m.artifact());
+  out.space_name = m.space_name();
+  return out;
+}
+
+core::Result<PushAck> decode_push_ack(core::ByteView bytes) {
+  pb::PushAck m;
+  SOMA_TRY(parse(bytes, m, "capability push acknowledgement"));
+  PushAck out;
+  switch (m.status()) {
+    case pb::PushAck::STATUS_ACCEPTED:
+      out.accepted = true;
+      break;
+    case pb::PushAck::STATUS_REFUSED:
+      out.refusal = refusal_from_wire(m.refusal(), m.message());
+      break;
+    default:
+      return core::Error::invalid(
+          fmt::format("the capability push acknowledgement has unknown status {}",
+                      static_cast<int>(m.status())));
   }
   return out;
 }

@@ -20,6 +20,10 @@ namespace soma::membership::wire {
 
 inline constexpr std::string_view kJoinProtocol = "/soma/join/1";
 inline constexpr std::string_view kDecisionProtocol = "/soma/join-decision/1";
+// Signed artifacts pushed to the peers that must know them (schema:
+// proto/soma/wire/v1/capability.proto); same size bound as the join
+// protocols.
+inline constexpr std::string_view kCapabilityProtocol = "/soma/capability/1";
 
 // The largest message of either protocol: an artifact of at most
 // cap::kMaxArtifactSize plus the other fields' bounds, with room to spare.
@@ -58,6 +62,29 @@ struct DecisionAck {
   bool accepted = false;
   core::Error refusal;  // when not accepted
 };
+
+// sender -> receiver on /soma/capability/1.
+struct PushMessage {
+  enum class Kind : int {
+    kDelegation = 1,  // owner -> delegate: a signed IssuerCapability
+    kRevocation = 2,  // -> a peer of the space: a signed Revocation
+    kIssued = 3,      // delegate -> owner: a MembershipCapability it issued
+  };
+  Kind kind = Kind::kDelegation;
+  core::Bytes artifact;
+  std::string space_name;  // delegations: the space's name
+};
+
+// receiver -> sender on /soma/capability/1.
+struct PushAck {
+  bool accepted = false;
+  core::Error refusal;  // when not accepted
+};
+
+core::Bytes encode(const PushMessage& message);
+core::Bytes encode(const PushAck& ack);
+core::Result<PushMessage> decode_push(core::ByteView bytes);
+core::Result<PushAck> decode_push_ack(core::ByteView bytes);
 
 core::Bytes encode(const JoinRequestMessage& message);
 core::Bytes encode(const JoinAnswer& answer);

@@ -140,6 +140,27 @@ core::Result<std::vector<cap::AcceptedCapability>> CapabilityRepository::capabil
   return out;
 }
 
+core::Result<std::vector<cap::AcceptedCapability>> CapabilityRepository::in_space(
+    std::string_view space, std::size_t limit) const {
+  std::lock_guard lock(db_.mutex());
+  auto stmt = db_.prepare(fmt::format(
+      "SELECT {} FROM capabilities WHERE space_id = ? ORDER BY subject, issued_ms, id LIMIT ?",
+      kCapabilityColumns));
+  if (!stmt) return stmt.take_error();
+  const auto capped = std::min<std::size_t>(limit, 1u << 30);
+  stmt->bind(1, space).bind(2, static_cast<std::int64_t>(capped));
+  std::vector<cap::AcceptedCapability> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    auto c = read_capability(*stmt);
+    if (!c) return c.take_error();
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
 core::Result<std::optional<cap::AcceptedCapability>> CapabilityRepository::find(
     std::string_view space, const cap::ArtifactId& id) const {
   std::lock_guard lock(db_.mutex());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,11 @@ class CapabilityRepository final : public cap::CapabilityStore {
   core::Result<std::vector<cap::AcceptedCapability>> capabilities_for(
       std::string_view space, const crypto::PeerId& subject) const override;
   core::Status record_revocation(const cap::Signed<cap::Revocation>& revocation) override;
+
+  // Every capability recorded in `space`, by subject then issuance, at most
+  // `limit`.
+  core::Result<std::vector<cap::AcceptedCapability>> in_space(std::string_view space,
+                                                              std::size_t limit) const;
 
   // One recorded capability by id, or nullopt.
   core::Result<std::optional<cap::AcceptedCapability>> find(std::string_view space,

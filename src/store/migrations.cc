@@ -226,6 +226,43 @@ CREATE TABLE mailbox_items (
 CREATE INDEX mailbox_items_by_recipient ON mailbox_items(recipient, id);
 CREATE INDEX mailbox_items_by_expiry ON mailbox_items(expires_ms);
 )sql"},
+      {5, "delegations and pushed artifacts", R"sql(
+-- Owner-signed issuer capabilities: those the owner issued here, and those
+-- a delegate holds. The carried envelope is verified again before use.
+CREATE TABLE delegations (
+  space_id              TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+  id                    BLOB NOT NULL CHECK (length(id) = 16),
+  delegate              TEXT NOT NULL,
+  roles                 TEXT NOT NULL,
+  issued_ms             INTEGER NOT NULL,
+  expires_ms            INTEGER NOT NULL,
+  max_member_expires_ms INTEGER NOT NULL,
+  rate_per_hour         INTEGER NOT NULL,
+  envelope              BLOB NOT NULL,
+  recorded_ms           INTEGER NOT NULL,
+  PRIMARY KEY (space_id, id)
+);
+CREATE INDEX delegations_by_delegate ON delegations(space_id, delegate, expires_ms);
+
+-- Signed artifacts on their way to a peer over /soma/capability/1:
+-- delegations to their delegate, revocations to members, and memberships a
+-- delegate issued to the space's owner. Retried with backoff until they
+-- arrive or give_up_ms passes.
+CREATE TABLE push_outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  peer            TEXT NOT NULL,
+  kind            INTEGER NOT NULL,
+  space_id        TEXT NOT NULL,
+  space_name      TEXT NOT NULL DEFAULT '',
+  artifact        BLOB NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  give_up_ms      INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_ms      INTEGER NOT NULL
+);
+CREATE INDEX push_outbox_by_due ON push_outbox(next_attempt_ms);
+)sql"},
   };
   return kMigrations;
 }

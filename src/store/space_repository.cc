@@ -118,4 +118,14 @@ Result<std::uint64_t> SpaceRepository::count() {
   return static_cast<std::uint64_t>(stmt->column_int64(0));
 }
 
+Result<std::uint64_t> SpaceRepository::count_with_role(const std::string& role) {
+  std::lock_guard lock(db_.mutex());
+  auto stmt = db_.prepare("SELECT count(*) FROM spaces WHERE role = ?");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, role);
+  auto row = stmt->step();
+  if (!row) return row.take_error();
+  return static_cast<std::uint64_t>(stmt->column_int64(0));
+}
+
 }  // namespace soma::store

@@ -46,6 +46,8 @@ class SpaceRepository {
   // attachments and blob links. False when no such space exists.
   Result<bool> remove(const std::string& id);
   Result<std::uint64_t> count();
+  // Spaces held here with this role.
+  Result<std::uint64_t> count_with_role(const std::string& role);
 
  private:
   Database& db_;

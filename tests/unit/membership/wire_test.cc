@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cap/envelope.h"
+#include "soma/wire/v1/capability.pb.h"
 #include "soma/wire/v1/join.pb.h"
 
 namespace soma::membership::wire {
@@ -112,6 +113,54 @@ TEST(JoinWire, rejects_a_message_over_the_protocol_maximum) {
   auto back = decode_join_request(huge);
   ASSERT_FALSE(back.ok());
   EXPECT_NE(back.error().message.find("larger"), std::string::npos);
+}
+
+TEST(CapabilityWire, pushes_and_acks_round_trip) {
+  for (auto kind : {PushMessage::Kind::kDelegation, PushMessage::Kind::kRevocation,
+                    PushMessage::Kind::kIssued}) {
+    PushMessage m{kind, core::Bytes{7, 8, 9}, "Team"};
+    auto back = decode_push(encode(m));
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->kind, kind);
+    EXPECT_EQ(back->artifact, m.artifact);
+    EXPECT_EQ(back->space_name, "Team");
+  }
+  auto yes = decode_push_ack(encode(PushAck{true, {}}));
+  ASSERT_TRUE(yes.ok());
+  EXPECT_TRUE(yes->accepted);
+  auto no = decode_push_ack(encode(PushAck{false, core::Error::denied("not the owner")}));
+  ASSERT_TRUE(no.ok());
+  EXPECT_FALSE(no->accepted);
+  EXPECT_EQ(no->refusal.code, core::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(no->refusal.message, "not the owner");
+}
+
+TEST(CapabilityWire, rejects_unknown_kinds_empty_or_oversized_artifacts_and_long_names) {
+  soma::wire::v1::CapabilityPush m;
+  m.set_kind(static_cast<soma::wire::v1::CapabilityPush::Kind>(9));
+  m.set_artifact("x");
+  auto unknown = decode_push(bytes_of(m));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("unknown kind"), std::string::npos);
+
+  m.set_kind(soma::wire::v1::CapabilityPush::KIND_REVOCATION);
+  m.clear_artifact();
+  EXPECT_FALSE(decode_push(bytes_of(m)).ok());
+
+  m.set_artifact(std::string(cap::kMaxArtifactSize + 1, 'a'));
+  auto big = decode_push(bytes_of(m));
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("artifact"), std::string::npos);
+
+  m.set_artifact("x");
+  m.set_space_name(std::string(kMaxNameBytes + 1, 'n'));
+  EXPECT_FALSE(decode_push(bytes_of(m)).ok());
+
+  const core::Bytes garbage{0xff, 0xff, 0xff};
+  EXPECT_FALSE(decode_push(garbage).ok());
+  EXPECT_FALSE(decode_push_ack(garbage).ok());
+  const core::Bytes huge(kMaxMessageSize + 1, 0);
+  EXPECT_FALSE(decode_push(huge).ok());
 }
 
 }  // namespace
