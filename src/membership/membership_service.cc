@@ -388,8 +388,15 @@ core::Result<OutgoingJoin> MembershipService::begin_join(const std::string& spac
   auto held = m.space_rows.find(space_id);
   if (!held) return held.take_error();
   if (*held) {
-    return Error::exists(fmt::format("space {} ({}) is already held here as {}; nothing to join",
-                                     space_id, printable((*held)->name), (*held)->role));
+    // Only a hold the authorizer still honours makes a request pointless: a
+    // peer revoked, expired or only delegated to issue may ask the owner.
+    auto access = m.authorizer.authorize(space_id, local_peer_);
+    if (!access) return access.take_error();
+    if (access->allowed()) {
+      return Error::exists(fmt::format("space {} ({}) is already held here as {}; nothing to join",
+                                       space_id, printable((*held)->name),
+                                       cap::to_string(*access->role)));
+    }
   }
 
   const Timestamp now = m.clock.now();
@@ -490,6 +497,13 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
     return Error::invalid(fmt::format(
         "the decision is for space {}, but request {} asked to join space {}",
         printable(d.space), r.id, r.space_id));
+  }
+  // A peer that decides at once also queues its decision, which can arrive
+  // before its inline answer told us who it is: worth another try then.
+  if (r.peer.empty() && r.state == JoinState::kPending) {
+    return Error::unavailable(fmt::format(
+        "join request {} is still on its way; its decision cannot be checked yet, try again",
+        r.id));
   }
   if (r.peer.empty() || from.to_string() != r.peer) {
     return Error::denied(fmt::format(

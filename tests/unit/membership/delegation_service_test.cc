@@ -203,6 +203,36 @@ TEST_F(DelegationServiceTest, a_delegate_approves_within_roles_and_rate_and_repo
   EXPECT_EQ(approved->granted_role, "viewer");
 }
 
+TEST_F(DelegationServiceTest,
+       a_decision_pushed_before_the_inline_answer_lands_is_retried_not_lost) {
+  delegate_to_c({"editor"}, 10);
+  ASSERT_EQ(a_->push_to(*c_), 1);
+
+  // C approves at once and queues the decision for delivery as well; its
+  // courier may reach B before B has read C's inline answer.
+  auto begun = b_->service->begin_join(space_, "editor", "c");
+  ASSERT_TRUE(begun.ok()) << begun.error().message;
+  auto answer = c_->service->receive_request(b_->id, begun->request, {});
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  ASSERT_TRUE(answer->decided);
+  auto due = c_->service->due_deliveries(16);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+
+  auto early = b_->service->receive_decision(c_->id, (*due)[0].decision, "Team");
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, core::ErrorCode::kUnavailable) << early.error().message;
+
+  // Once B has the answer, the courier's retry is the same decision: accepted.
+  ASSERT_TRUE(b_->service->join_sent(begun->id, c_->id, answer->owner).ok());
+  auto inline_decision = b_->service->receive_decision(c_->id, answer->decision, "Team");
+  ASSERT_TRUE(inline_decision.ok()) << inline_decision.error().message;
+  auto retried = b_->service->receive_decision(c_->id, (*due)[0].decision, "Team");
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  EXPECT_EQ(retried->state, JoinState::kApproved);
+  EXPECT_EQ(b_->role_of(space_, b_->id), cap::Role::kEditor);
+}
+
 TEST_F(DelegationServiceTest, roles_outside_the_delegation_stay_pending_and_cannot_be_approved) {
   delegate_to_c({"viewer"}, 10);
   ASSERT_EQ(a_->push_to(*c_), 1);
@@ -332,6 +362,44 @@ TEST_F(DelegationServiceTest, revoking_the_issuer_stops_it_and_revokes_what_it_i
   auto row = store::SpaceRepository(*c_->db).find(space_);
   ASSERT_TRUE(row.ok() && row->has_value());
   EXPECT_EQ((*row)->membership_state, "revoked");
+}
+
+TEST_F(DelegationServiceTest, a_revoked_member_may_ask_again_and_the_owner_readmits_it) {
+  // B asks A, A approves, B holds the decision.
+  auto join_through_a = [&](const std::string& role) -> std::optional<core::ErrorCode> {
+    auto begun = b_->service->begin_join(space_, role, "a");
+    if (!begun) return begun.error().code;
+    auto answer = a_->service->receive_request(b_->id, begun->request, {});
+    EXPECT_TRUE(answer.ok()) << answer.error().message;
+    EXPECT_TRUE(b_->service->join_sent(begun->id, a_->id, a_->id).ok());
+    auto approved = a_->service->approve(begun->id, "", std::nullopt);
+    EXPECT_TRUE(approved.ok()) << approved.error().message;
+    auto due = a_->service->due_deliveries(16);
+    EXPECT_TRUE(due.ok() && due->size() == 1u);
+    auto got = b_->service->receive_decision(a_->id, (*due)[0].decision, "Team");
+    EXPECT_TRUE(got.ok()) << got.error().message;
+    EXPECT_TRUE(a_->service->delivery_succeeded(begun->id).ok());
+    return std::nullopt;
+  };
+  ASSERT_EQ(join_through_a("editor"), std::nullopt);
+  ASSERT_EQ(b_->role_of(space_, b_->id), cap::Role::kEditor);
+  // A member in good standing has nothing to ask for.
+  EXPECT_EQ(join_through_a("viewer"), core::ErrorCode::kAlreadyExists);
+
+  clock_.advance(kSecond);
+  ASSERT_TRUE(a_->delegations->revoke({"Team", b_->id.to_string(), std::nullopt, 0}).ok());
+  ASSERT_EQ(a_->push_to(*b_), 1);
+  ASSERT_EQ(b_->role_of(space_, b_->id), std::nullopt);
+
+  // Out, B may ask again; only the owner's newer capability lets it back.
+  clock_.advance(kSecond);
+  ASSERT_EQ(join_through_a("viewer"), std::nullopt);
+  EXPECT_EQ(b_->role_of(space_, b_->id), cap::Role::kViewer);
+  EXPECT_EQ(a_->role_of(space_, b_->id), cap::Role::kViewer);
+  auto row = store::SpaceRepository(*b_->db).find(space_);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->membership_state, "joined");
+  EXPECT_EQ((*row)->role, "viewer");
 }
 
 TEST_F(DelegationServiceTest, revocations_must_be_the_owners) {
