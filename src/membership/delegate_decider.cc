@@ -34,7 +34,10 @@ Verdict DelegateDecides::on_request(const IncomingJoin& request) {
   Verdict approve;
   approve.kind = Verdict::Kind::kApprove;
   approve.role = request.role;
-  approve.expires_at = std::min(request.received_at + default_lifetime_, d.max_member_expires_at);
+  // A membership this delegate grants is honoured only while the delegation
+  // lasts, so it never claims to last longer.
+  approve.expires_at =
+      std::min({request.received_at + default_lifetime_, d.max_member_expires_at, d.expires_at});
   return approve;
 }
 

@@ -326,6 +326,12 @@ core::Result<DelegationInfo> DelegationService::delegate(const DelegateArgs& arg
                     "which is not in the future",
                     format_time(args.max_member_expires_at)));
   }
+  if (args.max_member_expires_at > args.expires_at) {
+    return Error::invalid(fmt::format(
+        "memberships a delegate grants end when its delegation does: --max-member-expiry {} "
+        "is later than --expires {}; give a time no later than the delegation's expiry",
+        format_time(args.max_member_expires_at), format_time(args.expires_at)));
+  }
   if (args.rate_per_hour == 0) {
     return Error::invalid("the delegate's rate must allow at least 1 membership per hour");
   }

@@ -94,7 +94,7 @@ TEST(DelegationTest, a_delegate_approves_within_its_roles_until_the_owner_revoke
 
   // A delegates editor and viewer to C, reaching it by address.
   json delegated = run_json(a, {"delegate", space, c_addr, "--roles", "viewer,editor", "--expires",
-                                "2d", "--max-member-expiry", "30d", "--rate", "5/h"});
+                                "40d", "--max-member-expiry", "30d", "--rate", "5/h"});
   EXPECT_EQ(delegated["delegate"], c_id);
   EXPECT_EQ(delegated["owner"], a_id);
   EXPECT_EQ(delegated["roles"], json({"editor", "viewer"}));

@@ -127,7 +127,7 @@ class DelegationServiceTest : public ::testing::Test {
     args.space = "Team";
     args.peer = c_->id.to_string();
     args.roles = std::move(roles);
-    args.expires_at = kStart + kDay;
+    args.expires_at = kStart + 20 * kDay;
     args.max_member_expires_at = kStart + 10 * kDay;
     args.rate_per_hour = rate;
     auto d = a_->delegations->delegate(args);
@@ -254,10 +254,31 @@ TEST_F(DelegationServiceTest, roles_outside_the_delegation_stay_pending_and_cann
   EXPECT_EQ(viewer->expires_ms, kStart + 10 * kDay);
 }
 
+TEST_F(DelegationServiceTest, memberships_may_not_outlast_the_delegation_that_grants_them) {
+  DelegateArgs args;
+  args.space = "Team";
+  args.peer = c_->id.to_string();
+  args.roles = {"editor"};
+  args.expires_at = kStart + kDay;
+  args.max_member_expires_at = kStart + 10 * kDay;
+  args.rate_per_hour = 10;
+  auto refused = a_->delegations->delegate(args);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("is later than --expires"), std::string::npos)
+      << refused.error().message;
+  auto none = a_->delegations->due_pushes(10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());  // nothing was signed or queued
+
+  args.max_member_expires_at = args.expires_at;
+  EXPECT_TRUE(a_->delegations->delegate(args).ok());
+}
+
 TEST_F(DelegationServiceTest, an_expired_delegation_approves_nothing) {
   delegate_to_c({"editor"}, 10);
   ASSERT_EQ(a_->push_to(*c_), 1);
-  clock_.set(kStart + kDay);  // exactly its expiry
+  clock_.set(kStart + 20 * kDay);  // exactly its expiry
   auto answer = ask_c(*b_, "editor");
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code, core::ErrorCode::kPermissionDenied);
