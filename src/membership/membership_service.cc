@@ -22,11 +22,11 @@ namespace {
 using core::Error;
 using core::Result;
 using core::Status;
+using space::validation::printable;
 using store::Delivery;
 using store::JoinDirection;
 using store::JoinRequestRecord;
 using store::JoinState;
-using space::validation::printable;
 
 // Audit actions (docs/membership.md lists them).
 constexpr std::string_view kRequestSent = "request.sent";
@@ -70,16 +70,16 @@ Result<std::string> normalize_request_ref(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return Error::invalid(fmt::format(
-          "{} is not a request id: ids are hex digits, as `soma requests` shows them",
-          printable(text)));
+      return Error::invalid(
+          fmt::format("{} is not a request id: ids are hex digits, as `soma requests` shows them",
+                      printable(text)));
     }
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (out.size() < kMinRequestPrefix || out.size() > kRequestIdLength) {
-    return Error::invalid(fmt::format(
-        "{} is not a request id: give its {} hex digits, or at least the first {}",
-        printable(text), kRequestIdLength, kMinRequestPrefix));
+    return Error::invalid(
+        fmt::format("{} is not a request id: give its {} hex digits, or at least the first {}",
+                    printable(text), kRequestIdLength, kMinRequestPrefix));
   }
   return out;
 }
@@ -185,9 +185,9 @@ struct MembershipService::Impl {
           fmt::format("no join request starts with {}; `soma requests` lists them", *id));
     }
     if (found->size() > 1) {
-      return Error::invalid(fmt::format(
-          "{} is the start of more than one request id ({}, {}, …); give more digits", *id,
-          (*found)[0].id, (*found)[1].id));
+      return Error::invalid(
+          fmt::format("{} is the start of more than one request id ({}, {}, …); give more digits",
+                      *id, (*found)[0].id, (*found)[1].id));
     }
     return std::move(found->front());
   }
@@ -221,9 +221,9 @@ struct MembershipService::Impl {
   Result<cap::Checked<cap::Signed<cap::JoinRequest>>> stored_request(const JoinRequestRecord& r) {
     auto decoded = cap::decode_signed<cap::JoinRequest>(r.request);
     if (!decoded.ok()) {
-      return Error::data_loss(fmt::format(
-          "the stored join request {} no longer decodes ({}); the database is damaged", r.id,
-          decoded.refusal().message));
+      return Error::data_loss(
+          fmt::format("the stored join request {} no longer decodes ({}); the database is damaged",
+                      r.id, decoded.refusal().message));
     }
     return decoded;
   }
@@ -309,8 +309,8 @@ struct MembershipService::Impl {
         const std::string why = r.reason ? fmt::format(": {}", *r.reason) : "";
         SOMA_TRY(audit(kDecisionMade, r.space_id, local_text, r.peer, r.id, "", r.role,
                        "rejected" + why));
-        SOMA_TRY(emit("join.rejected", r.space_id, r.id,
-                      fmt::format("request of {} rejected", r.peer)));
+        SOMA_TRY(
+            emit("join.rejected", r.space_id, r.id, fmt::format("request of {} rejected", r.peer)));
       }
       return {};
     });
@@ -342,13 +342,12 @@ struct MembershipService::Impl {
     auto r = resolve(ref);
     if (!r) return r.take_error();
     if (r->direction != JoinDirection::kIncoming) {
-      return Error::precondition(
-          fmt::format("join request {} was sent from here; only the peer it went to decides it",
-                      r->id));
+      return Error::precondition(fmt::format(
+          "join request {} was sent from here; only the peer it went to decides it", r->id));
     }
     if (r->state != JoinState::kPending) {
-      return Error::precondition(fmt::format("join request {} is already {}", r->id,
-                                             store::to_string(r->state)));
+      return Error::precondition(
+          fmt::format("join request {} is already {}", r->id, store::to_string(r->state)));
     }
     return r;
   }
@@ -494,9 +493,9 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
   }
   JoinRequestRecord r = std::move(**found);
   if (d.space != r.space_id) {
-    return Error::invalid(fmt::format(
-        "the decision is for space {}, but request {} asked to join space {}",
-        printable(d.space), r.id, r.space_id));
+    return Error::invalid(
+        fmt::format("the decision is for space {}, but request {} asked to join space {}",
+                    printable(d.space), r.id, r.space_id));
   }
   // A peer that decides at once also queues its decision, which can arrive
   // before its inline answer told us who it is: worth another try then.
@@ -506,9 +505,9 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
         r.id));
   }
   if (r.peer.empty() || from.to_string() != r.peer) {
-    return Error::denied(fmt::format(
-        "the decision on request {} came from {}, but the request went to {}", r.id,
-        from.to_string(), r.peer.empty() ? "no peer" : r.peer));
+    return Error::denied(
+        fmt::format("the decision on request {} came from {}, but the request went to {}", r.id,
+                    from.to_string(), r.peer.empty() ? "no peer" : r.peer));
   }
   if (d.decider != from) {
     return Error::denied(fmt::format("the decision is signed by {}, but came from {}",
@@ -517,9 +516,9 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
   const core::Bytes carried(decision_bytes.begin(), decision_bytes.end());
   if (r.state == JoinState::kApproved || r.state == JoinState::kRejected) {
     if (r.decision && *r.decision == carried) return m.to_info(r);
-    return Error::precondition(fmt::format(
-        "join request {} was {} already; a different decision for it is refused", r.id,
-        store::to_string(r.state)));
+    return Error::precondition(
+        fmt::format("join request {} was {} already; a different decision for it is refused", r.id,
+                    store::to_string(r.state)));
   }
 
   // Verified against the owner this peer asked about, as the requester.
@@ -533,8 +532,8 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
   }
   const cap::SpaceRef space{r.space_id, owner};
   const Timestamp now = m.clock.now();
-  auto verified = cap::verify_join_decision(decision_bytes, (*request)->body, space, now,
-                                            m.capabilities);
+  auto verified =
+      cap::verify_join_decision(decision_bytes, (*request)->body, space, now, m.capabilities);
   if (!verified) return verified.take_error();
   if (!verified->ok()) return verified->refusal().to_error();
 
@@ -568,7 +567,8 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
   const core::Bytes capability_bytes = cap::encode_signed(capability);
   const std::string role(cap::to_string(capability.body.role));
   std::string name = space_name;
-  if (name.empty() || !space::validation::check_name(name, "space name", wire::kMaxNameBytes).ok()) {
+  if (name.empty() ||
+      !space::validation::check_name(name, "space name", wire::kMaxNameBytes).ok()) {
     name = "space " + r.space_id.substr(0, 8);
   }
   r.state = JoinState::kApproved;
@@ -581,9 +581,9 @@ core::Result<JoinRequestInfo> MembershipService::receive_decision(const crypto::
     if (!held) return held.take_error();
     if (*held) {
       if ((*held)->owner != owner.to_string()) {
-        return Error::precondition(fmt::format(
-            "space {} is held here with owner {}, not {}; the decision is refused", r.space_id,
-            (*held)->owner, owner.to_string()));
+        return Error::precondition(
+            fmt::format("space {} is held here with owner {}, not {}; the decision is refused",
+                        r.space_id, (*held)->owner, owner.to_string()));
       }
       auto changed = m.space_rows.set_role(r.space_id, role, now);
       if (!changed) return changed.take_error();
@@ -764,16 +764,16 @@ core::Result<JoinRequestInfo> MembershipService::approve(const std::string& requ
   const Timestamp now = m.clock.now();
   const Timestamp expires = expires_at.value_or(now + m.limits.default_lifetime);
   if (expires <= now) {
-    return Error::invalid(fmt::format("the expiry {} is not in the future; give a later time",
-                                      format_time(expires)));
+    return Error::invalid(
+        fmt::format("the expiry {} is not in the future; give a later time", format_time(expires)));
   }
 
   auto owner = m.spaces.owner_of(r->space_id);
   if (!owner) return owner.take_error();
   if (!*owner) {
-    return Error::not_found(fmt::format(
-        "space {} is no longer here, so nobody can join it; reject request {} instead",
-        r->space_id, r->id));
+    return Error::not_found(
+        fmt::format("space {} is no longer here, so nobody can join it; reject request {} instead",
+                    r->space_id, r->id));
   }
   std::optional<cap::Signed<cap::IssuerCapability>> delegation;
   Timestamp expires_by = expires;
@@ -818,7 +818,8 @@ core::Result<JoinRequestInfo> MembershipService::approve(const std::string& requ
   auto stored = m.stored_request(*r);
   if (!stored) return stored.take_error();
   auto requester = crypto::PeerId::parse(r->peer);
-  if (!requester) return Error::data_loss(fmt::format("request {} names an unreadable peer", r->id));
+  if (!requester)
+    return Error::data_loss(fmt::format("request {} names an unreadable peer", r->id));
 
   const cap::SpaceRef space{r->space_id, **owner};
   auto capability = cap::issue_membership(
@@ -841,8 +842,10 @@ core::Result<JoinRequestInfo> MembershipService::reject(const std::string& reque
     return Error::invalid(fmt::format("a reason is at most {} bytes; this one has {}",
                                       cap::kMaxReasonBytes, reason.size()));
   }
-  if (!reason.empty()) SOMA_TRY(space::validation::check_text(reason, "reason",
-                                                              cap::kMaxReasonBytes));
+  // One line of printable text: it is signed and shown on another device.
+  if (!reason.empty()) {
+    SOMA_TRY(space::validation::check_name(reason, "the reason", cap::kMaxReasonBytes));
+  }
   auto r = m.pending_incoming(request);
   if (!r) return r.take_error();
   auto stored = m.stored_request(*r);
@@ -949,8 +952,8 @@ core::Status MembershipService::delivery_failed(const std::string& request_id,
     }
     auto dropped = m.requests.dequeue(request_id);
     if (!dropped) return dropped.take_error();
-    return m.audit(kDecisionUndeliverable, r->space_id, local_peer_.to_string(), r->peer, r->id,
-                   "", r->granted_role.value_or(r->role),
+    return m.audit(kDecisionUndeliverable, r->space_id, local_peer_.to_string(), r->peer, r->id, "",
+                   r->granted_role.value_or(r->role),
                    fmt::format("gave up after {} attempts: {}", attempts, why.message));
   });
 }
@@ -998,8 +1001,8 @@ core::Result<std::vector<store::AuditEntry>> MembershipService::audit(const std:
     auto by_name = m.space_rows.find_by_name(space);
     if (!by_name) return by_name.take_error();
     if (by_name->size() > 1) {
-      return Error::invalid(fmt::format("{} names {} spaces; use the space's id",
-                                        printable(space), by_name->size()));
+      return Error::invalid(
+          fmt::format("{} names {} spaces; use the space's id", printable(space), by_name->size()));
     }
     if (by_name->size() == 1) {
       id = by_name->front().id;
@@ -1007,8 +1010,8 @@ core::Result<std::vector<store::AuditEntry>> MembershipService::audit(const std:
       // A space no longer held (or never joined) keeps its history.
       id = space;
     } else {
-      return Error::not_found(fmt::format(
-          "no space named or with id {}; `soma spaces` shows them", printable(space)));
+      return Error::not_found(
+          fmt::format("no space named or with id {}; `soma spaces` shows them", printable(space)));
     }
   }
   if (limit == 0 || limit > kMaxListing) limit = kMaxListing;

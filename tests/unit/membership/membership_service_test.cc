@@ -50,8 +50,8 @@ struct Peer {
     capabilities = std::make_unique<store::CapabilityRepository>(*db);
     owners = std::make_unique<store::SpaceOwners>(*db);
     authorizer = std::make_unique<cap::Authorizer>(*capabilities, *owners, clock);
-    service = std::make_unique<MembershipService>(*db, *events, *authorizer, *capabilities,
-                                                  *owners, clock, k, limits);
+    service = std::make_unique<MembershipService>(*db, *events, *authorizer, *capabilities, *owners,
+                                                  clock, k, limits);
   }
 
   std::string create_space(const std::string& name) {
@@ -202,8 +202,7 @@ TEST_F(MembershipServiceTest, approval_makes_the_requester_a_member_with_the_gra
             (std::vector<std::string>{"request.received", "decision.made", "capability.issued",
                                       "decision.delivered"}));
   EXPECT_EQ(b_->audit_actions(space_),
-            (std::vector<std::string>{"request.sent", "decision.received",
-                                      "capability.accepted"}));
+            (std::vector<std::string>{"request.sent", "decision.received", "capability.accepted"}));
   EXPECT_EQ(a_->events_of_kind("join.request_received").size(), 1u);
   EXPECT_EQ(a_->events_of_kind("join.approved").size(), 1u);
   EXPECT_EQ(b_->events_of_kind("join.decision_received").size(), 1u);
@@ -440,9 +439,9 @@ TEST_F(MembershipServiceTest, refuses_an_approval_whose_capability_names_another
 
   // A well-signed approval of B's request whose capability is made out to C.
   const auto c_id = peer_of(key(0xc3));
-  auto capability = cap::issue_membership(
-      a_->identity, cap::SpaceRef{space_, a_->id},
-      cap::MembershipGrant{c_id, cap::Role::kEditor, kStart, kStart + kDay});
+  auto capability =
+      cap::issue_membership(a_->identity, cap::SpaceRef{space_, a_->id},
+                            cap::MembershipGrant{c_id, cap::Role::kEditor, kStart, kStart + kDay});
   ASSERT_TRUE(capability.ok());
   cap::JoinDecision d;
   d.request = decoded->body.nonce;
@@ -487,6 +486,15 @@ TEST_F(MembershipServiceTest, approve_and_reject_refuse_what_cannot_be_decided) 
   auto long_reason = a_->service->reject(id, std::string(cap::kMaxReasonBytes + 1, 'x'));
   ASSERT_FALSE(long_reason.ok());
   EXPECT_EQ(long_reason.error().code, core::ErrorCode::kInvalidArgument);
+  // A reason is signed and shown on the requester's device: no terminal
+  // escapes, no lines.
+  for (const std::string reason : {"\x1b[31mred", "two\nlines", "bad \xff byte"}) {
+    auto refused = a_->service->reject(id, reason);
+    ASSERT_FALSE(refused.ok()) << reason;
+    EXPECT_EQ(refused.error().code, core::ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("the reason"), std::string::npos)
+        << refused.error().message;
+  }
   // B cannot decide its own outgoing request.
   auto own = b_->service->approve(id, "", std::nullopt);
   ASSERT_FALSE(own.ok());
@@ -548,8 +556,8 @@ TEST_F(MembershipServiceTest, failed_deliveries_back_off_and_give_up_when_refuse
   EXPECT_EQ(pending->delivery, Delivery::kPending);
   EXPECT_NE(pending->detail.find("connection refused"), std::string::npos);
 
-  ASSERT_TRUE(a_->service->delivery_failed(id, core::Error::not_found("no such request"), true)
-                  .ok());
+  ASSERT_TRUE(
+      a_->service->delivery_failed(id, core::Error::not_found("no such request"), true).ok());
   auto failed = a_->service->get_request(id);
   ASSERT_TRUE(failed.ok());
   EXPECT_EQ(failed->delivery, Delivery::kFailed);
