@@ -1,10 +1,15 @@
 #include "client.h"
 
+#include <fmt/format.h>
+#include <google/protobuf/stubs/logging.h>
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <string_view>
 
 #include "core/paths.h"
 
@@ -22,6 +27,36 @@ constexpr std::chrono::seconds kUnaryDeadline{120};
 constexpr std::uintmax_t kMaxTokenFileBytes = 4096;
 // Documents and page lists can be large; far larger than gRPC's default.
 constexpr int kMaxMessageBytes = 256 << 20;
+
+// protobuf sends a string field that is not UTF-8 anyway and only logs it;
+// the daemon then cannot parse the request and answers INTERNAL with no
+// message. The log line names the field, so the CLI keeps it and reports
+// a usage error the person can fix instead of an internal one.
+std::mutex invalid_utf8_mu;
+std::string invalid_utf8_field;  // guarded by invalid_utf8_mu
+
+void protobuf_log(google::protobuf::LogLevel level, const char* file, int line,
+                  const std::string& message) {
+  constexpr std::string_view kMarker = "String field '";
+  if (message.find("invalid UTF-8") != std::string::npos) {
+    const std::size_t start = message.find(kMarker);
+    if (start != std::string::npos) {
+      const std::size_t from = start + kMarker.size();
+      const std::size_t end = message.find('\'', from);
+      std::lock_guard lock(invalid_utf8_mu);
+      invalid_utf8_field = message.substr(from, end == std::string::npos ? end : end - from);
+      return;
+    }
+  }
+  if (level >= google::protobuf::LOGLEVEL_WARNING) {
+    std::fprintf(stderr, "[libprotobuf %s:%d] %s\n", file, line, message.c_str());
+  }
+}
+
+[[maybe_unused]] const bool protobuf_log_installed = [] {
+  google::protobuf::SetLogHandler(&protobuf_log);
+  return true;
+}();
 
 ErrorCode code_for(grpc::StatusCode code) {
   switch (code) {
@@ -145,10 +180,9 @@ Result<std::unique_ptr<Client>> Client::connect(const Endpoint& endpoint) {
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   auto channel = grpc::CreateCustomChannel("unix://" + endpoint.socket.string(),
                                            grpc::InsecureChannelCredentials(), args);
-  return std::unique_ptr<Client>(new Client(endpoint, std::move(token),
-                                            api::Daemon::NewStub(channel),
-                                            api::Network::NewStub(channel),
-                                            api::Membership::NewStub(channel)));
+  return std::unique_ptr<Client>(
+      new Client(endpoint, std::move(token), api::Daemon::NewStub(channel),
+                 api::Network::NewStub(channel), api::Membership::NewStub(channel)));
 }
 
 std::unique_ptr<grpc::ClientContext> Client::context(bool streaming) const {
@@ -164,6 +198,19 @@ Error Client::error(const grpc::Status& status) const {
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return Error::unavailable("soma-daemon at " + endpoint_.socket.string() +
                               " did not answer in time");
+  }
+  {
+    std::lock_guard lock(invalid_utf8_mu);
+    if (!invalid_utf8_field.empty()) {
+      // "soma.api.v1.CreateSpaceRequest.name": the last part names the field.
+      const std::size_t dot = invalid_utf8_field.rfind('.');
+      const std::string field =
+          dot == std::string::npos ? invalid_utf8_field : invalid_utf8_field.substr(dot + 1);
+      return Error::invalid(
+          fmt::format("the value for {} is not valid UTF-8; soma-daemon takes names, titles, "
+                      "reasons and roles as UTF-8 text, so give it as such",
+                      field));
+    }
   }
   std::string message = status.error_message();
   if (message.empty()) message = std::string(core::to_string(code));
