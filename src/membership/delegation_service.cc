@@ -12,6 +12,7 @@
 #include "cap/issuance.h"
 #include "cap/signing.h"
 #include "cap/verify.h"
+#include "membership/journal.h"
 #include "membership/rate_limiter.h"
 #include "space/validation.h"
 #include "store/delegation_repository.h"
@@ -98,7 +99,6 @@ std::string state_of(cap::Reason reason) {
 
 struct DelegationService::Impl {
   store::Database& db;
-  store::EventLog& events;
   cap::Authorizer& authorizer;
   store::CapabilityRepository& capabilities;
   const cap::SpaceDirectory& spaces;
@@ -109,7 +109,7 @@ struct DelegationService::Impl {
   store::PushOutboxRepository outbox;
   store::SpaceRepository space_rows;
   store::MembershipRepository memberships;
-  store::AuditRepository audit_log;
+  Journal journal;
   RateLimiter rate{kPushesPerWindow, kPushRateWindow, kMaxPushRateTrackedPeers};
   std::function<void()> on_push;
 
@@ -117,7 +117,6 @@ struct DelegationService::Impl {
        store::CapabilityRepository& capabilities_in, const cap::SpaceDirectory& spaces_in,
        const cap::Clock& clock_in, crypto::Ed25519PrivateKey identity_in, crypto::PeerId local_in)
       : db(db_in),
-        events(events_in),
         authorizer(authorizer_in),
         capabilities(capabilities_in),
         spaces(spaces_in),
@@ -128,37 +127,28 @@ struct DelegationService::Impl {
         outbox(db_in),
         space_rows(db_in),
         memberships(db_in),
-        audit_log(db_in) {}
+        journal(db_in, events_in, clock_in) {}
 
   template <typename Fn>
   Status commit(Fn&& fn) {
-    Status s = db.transaction(std::forward<Fn>(fn));
-    if (s.ok()) events.published();
-    return s;
+    return journal.commit(std::forward<Fn>(fn));
   }
 
   Status emit(const std::string& kind, const std::string& space_id, const std::string& subject,
               const std::string& detail) {
-    auto id = events.append(kind, space_id, subject, detail);
-    if (!id) return id.take_error();
-    return {};
+    return journal.emit(kind, space_id, subject, detail);
   }
 
   Status audit(std::string_view action, const std::string& space_id, const std::string& actor,
                const std::string& subject, const std::string& capability_id,
                const std::string& role, const std::string& detail) {
-    store::AuditEntry e;
-    e.time_ms = clock.now();
-    e.space_id = space_id;
-    e.action = std::string(action);
-    e.actor = actor;
-    e.subject = subject;
-    e.capability_id = capability_id;
-    e.role = role;
-    e.detail = detail;
-    auto id = audit_log.append(e);
-    if (!id) return id.take_error();
-    return {};
+    return journal.audit({.space_id = space_id,
+                          .action = std::string(action),
+                          .actor = actor,
+                          .subject = subject,
+                          .capability_id = capability_id,
+                          .role = role,
+                          .detail = detail});
   }
 
   Status enqueue(const std::string& peer, Kind kind, const std::string& space_id,

@@ -12,6 +12,7 @@
 #include "cap/issuance.h"
 #include "cap/signing.h"
 #include "cap/verify.h"
+#include "membership/journal.h"
 #include "membership/wire.h"
 #include "space/validation.h"
 #include "store/space_repository.h"
@@ -90,7 +91,6 @@ core::Bytes id_bytes(const cap::ArtifactId& id) { return core::Bytes(id.begin(),
 
 struct MembershipService::Impl {
   store::Database& db;
-  store::EventLog& events;
   cap::Authorizer& authorizer;
   cap::CapabilityStore& capabilities;
   const cap::SpaceDirectory& spaces;
@@ -102,7 +102,7 @@ struct MembershipService::Impl {
   DelegationService* delegations = nullptr;
   store::JoinRequestRepository requests;
   store::MembershipRepository memberships;
-  store::AuditRepository audit_log;
+  Journal journal;
   store::SpaceRepository space_rows;
   RateLimiter rate;
 
@@ -113,7 +113,6 @@ struct MembershipService::Impl {
        const cap::Clock& clock_in, crypto::Ed25519PrivateKey identity_in, crypto::PeerId local_in,
        Limits limits_in, JoinDecider* decider_in)
       : db(db_in),
-        events(events_in),
         authorizer(authorizer_in),
         capabilities(capabilities_in),
         spaces(spaces_in),
@@ -124,43 +123,33 @@ struct MembershipService::Impl {
         decider(decider_in),
         requests(db_in),
         memberships(db_in),
-        audit_log(db_in),
+        journal(db_in, events_in, clock_in),
         space_rows(db_in),
         rate(limits_in.requests_per_window, limits_in.rate_window,
              limits_in.max_rate_tracked_peers) {}
 
-  // Runs fn in one transaction and wakes event watchers once it committed.
   template <typename Fn>
   Status commit(Fn&& fn) {
-    Status s = db.transaction(std::forward<Fn>(fn));
-    if (s.ok()) events.published();
-    return s;
+    return journal.commit(std::forward<Fn>(fn));
   }
 
   Status emit(const std::string& kind, const std::string& space_id, const std::string& subject,
               const std::string& detail) {
-    auto id = events.append(kind, space_id, subject, detail);
-    if (!id) return id.take_error();
-    return {};
+    return journal.emit(kind, space_id, subject, detail);
   }
 
   Status audit(std::string_view action, const std::string& space_id, const std::string& actor,
                const std::string& subject, const std::string& request_id,
                const std::string& capability_id, const std::string& role,
                const std::string& detail) {
-    store::AuditEntry e;
-    e.time_ms = clock.now();
-    e.space_id = space_id;
-    e.action = std::string(action);
-    e.actor = actor;
-    e.subject = subject;
-    e.request_id = request_id;
-    e.capability_id = capability_id;
-    e.role = role;
-    e.detail = detail;
-    auto id = audit_log.append(e);
-    if (!id) return id.take_error();
-    return {};
+    return journal.audit({.space_id = space_id,
+                          .action = std::string(action),
+                          .actor = actor,
+                          .subject = subject,
+                          .request_id = request_id,
+                          .capability_id = capability_id,
+                          .role = role,
+                          .detail = detail});
   }
 
   Result<JoinRequestRecord> find_exact(const std::string& id) {
@@ -1015,7 +1004,7 @@ core::Result<std::vector<store::AuditEntry>> MembershipService::audit(const std:
     }
   }
   if (limit == 0 || limit > kMaxListing) limit = kMaxListing;
-  return m.audit_log.list(id, after_id, limit);
+  return m.journal.audit_log().list(id, after_id, limit);
 }
 
 core::Result<cap::Decision> MembershipService::role_of(std::string_view space,
