@@ -14,43 +14,13 @@
 #include <vector>
 
 #include "harness/soma_harness.h"
+#include "membership/membership_cli.h"
 
 namespace soma::testing {
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::vector<std::string> kLoopback = {"--listen", "/ip4/127.0.0.1/tcp/0"};
-
-json run_json(const Daemon& d, std::vector<std::string> args, int expected_exit = 0) {
-  args.push_back("--json");
-  auto r = d.soma(args);
-  EXPECT_EQ(r.exit_code, expected_exit) << "soma " << args[0] << ": " << r.out << r.err;
-  auto doc = json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(doc.is_discarded()) << r.out;
-  return doc.is_discarded() ? json::object() : doc;
-}
-
-std::string peer_id(const Daemon& d) { return run_json(d, {"status"})["peer_id"]; }
-
-std::string loopback_addr(const Daemon& d) {
-  const json doc = run_json(d, {"status"});
-  for (const auto& a : doc["listen_addrs"]) {
-    std::string addr = a.get<std::string>();
-    if (addr.rfind("/ip4/127.0.0.1/tcp/", 0) == 0) return addr;
-  }
-  ADD_FAILURE() << "no 127.0.0.1 listen address in " << doc.dump();
-  return {};
-}
-
-json find_space(const Daemon& d, const std::string& id) {
-  const json listed = run_json(d, {"spaces"});
-  for (const auto& s : listed["spaces"]) {
-    if (s["id"] == id) return s;
-  }
-  return json();
-}
 
 // The entries of `soma members` for `peer` of the given kind.
 std::vector<json> member_entries(const Daemon& d, const std::string& space, const std::string& peer,
@@ -68,19 +38,6 @@ std::vector<std::string> audit_actions(const Daemon& d, const std::string& space
   const json entries = run_json(d, {"audit", space})["entries"];
   for (const auto& e : entries) out.push_back(e["action"]);
   return out;
-}
-
-bool contains(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds timeout = 30s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return check();
 }
 
 TEST(DelegationTest, a_delegate_approves_within_its_roles_until_the_owner_revokes_it) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/soma_harness.h"
+#include "membership/membership_cli.h"
 
 namespace soma::testing {
 namespace {
@@ -18,60 +19,11 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::vector<std::string> kLoopback = {"--listen", "/ip4/127.0.0.1/tcp/0"};
-
-json run_json(const Daemon& d, std::vector<std::string> args, int expected_exit = 0) {
-  args.push_back("--json");
-  auto r = d.soma(args);
-  EXPECT_EQ(r.exit_code, expected_exit) << "soma " << args[0] << ": " << r.out << r.err;
-  auto doc = json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(doc.is_discarded()) << r.out;
-  return doc.is_discarded() ? json::object() : doc;
-}
-
-std::string peer_id(const Daemon& d) { return run_json(d, {"status"})["peer_id"]; }
-
-std::string loopback_addr(const Daemon& d) {
-  const json doc = run_json(d, {"status"});
-  for (const auto& a : doc["listen_addrs"]) {
-    std::string addr = a.get<std::string>();
-    if (addr.rfind("/ip4/127.0.0.1/tcp/", 0) == 0) return addr;
-  }
-  ADD_FAILURE() << "no 127.0.0.1 listen address in " << doc.dump();
-  return {};
-}
-
-json requests(const Daemon& d, const std::string& direction) {
-  return run_json(d, {"requests", "--" + direction})["requests"];
-}
-
-json find_space(const Daemon& d, const std::string& id) {
-  const json listed = run_json(d, {"spaces"});
-  for (const auto& s : listed["spaces"]) {
-    if (s["id"] == id) return s;
-  }
-  return json();
-}
-
-// Polls `check` for up to `timeout`: decisions travel asynchronously.
-bool eventually(const std::function<bool()>& check, std::chrono::seconds timeout = 30s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return check();
-}
-
 std::vector<std::string> event_kinds(const Daemon& d) {
   std::vector<std::string> out;
   const json listed = run_json(d, {"events"});
   for (const auto& e : listed["events"]) out.push_back(e["kind"]);
   return out;
-}
-
-bool contains(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
 }
 
 class JoinTest : public ::testing::Test {
@@ -120,7 +72,8 @@ TEST_F(JoinTest, owner_approval_makes_the_requester_an_editor_that_survives_rest
   EXPECT_TRUE(find_space(b_, space_).is_null());
 
   // A approves by a prefix of the id, as editor for 30 days.
-  json approved = run_json(a_, {"approve", id.substr(0, 10), "--role", "editor", "--expires", "30d"});
+  json approved =
+      run_json(a_, {"approve", id.substr(0, 10), "--role", "editor", "--expires", "30d"});
   EXPECT_EQ(approved["state"], "approved");
   EXPECT_EQ(approved["granted_role"], "editor");
   const auto month_ms = 30LL * 24 * 3600 * 1000;
@@ -130,8 +83,7 @@ TEST_F(JoinTest, owner_approval_makes_the_requester_an_editor_that_survives_rest
   EXPECT_NEAR(static_cast<double>(approved["expires_ms"].get<std::int64_t>()),
               static_cast<double>(now_ms + month_ms), 120'000.0);
 
-  ASSERT_TRUE(eventually([&] { return !find_space(b_, space_).is_null(); }))
-      << b_.stderr_text();
+  ASSERT_TRUE(eventually([&] { return !find_space(b_, space_).is_null(); })) << b_.stderr_text();
   json joined = find_space(b_, space_);
   EXPECT_EQ(joined["role"], "editor");
   EXPECT_EQ(joined["membership"], "joined");

@@ -13,56 +13,13 @@
 #include <vector>
 
 #include "harness/soma_harness.h"
+#include "membership/membership_cli.h"
 
 namespace soma::testing {
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::vector<std::string> kLoopback = {"--listen", "/ip4/127.0.0.1/tcp/0"};
-
-json run_json(const Daemon& d, std::vector<std::string> args) {
-  args.push_back("--json");
-  auto r = d.soma(args);
-  EXPECT_EQ(r.exit_code, 0) << "soma " << args[0] << ": " << r.out << r.err;
-  auto doc = json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(doc.is_discarded()) << r.out;
-  return doc.is_discarded() ? json::object() : doc;
-}
-
-std::string peer_id(const Daemon& d) { return run_json(d, {"status"})["peer_id"]; }
-
-std::string loopback_addr(const Daemon& d) {
-  const json doc = run_json(d, {"status"});
-  for (const auto& a : doc["listen_addrs"]) {
-    std::string addr = a.get<std::string>();
-    if (addr.rfind("/ip4/127.0.0.1/tcp/", 0) == 0) return addr;
-  }
-  ADD_FAILURE() << "no 127.0.0.1 listen address in " << doc.dump();
-  return {};
-}
-
-json requests(const Daemon& d, const std::string& direction) {
-  return run_json(d, {"requests", "--" + direction})["requests"];
-}
-
-json find_space(const Daemon& d, const std::string& id) {
-  const json listed = run_json(d, {"spaces"});
-  for (const auto& s : listed["spaces"]) {
-    if (s["id"] == id) return s;
-  }
-  return json();
-}
-
-bool eventually(const std::function<bool()>& check, std::chrono::seconds timeout = 60s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (check()) return true;
-    std::this_thread::sleep_for(250ms);
-  }
-  return check();
-}
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
   args.insert(args.end(), more.begin(), more.end());
